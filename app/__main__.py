@@ -1,0 +1,76 @@
+"""Command line: ``python -m app serve|migrate|purge``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from . import create_app, db
+from .settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the app (migrations are applied on start)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data-dir", type=Path, default=None)
+    serve.add_argument("--demo", action="store_true", help="seed demo data (never in production)")
+    serve.add_argument("--workers", type=int, default=1)
+    mig = sub.add_parser("migrate", help="apply database migrations")
+    mig.add_argument("--data-dir", type=Path, default=None)
+    purge = sub.add_parser("purge", help="delete expired drafts and sessions")
+    purge.add_argument("--data-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    settings = Settings.from_env(data_dir=args.data_dir,
+                                 demo=True if getattr(args, "demo", False) else None)
+    if settings.demo and settings.production:
+        print("Demo data is never created in production mode.", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port)
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
+    return asyncio.run(_purge(settings))
+
+
+def _serve(settings: Settings, host: str, port: int) -> int:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"{host}:{port}"]
+    config.accesslog = None
+    config.errorlog = "-"
+    config.keep_alive_timeout = 75
+    app = create_app(settings)
+    asyncio.run(serve(app, config))  # type: ignore[arg-type]
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = db.create_engine(settings.db_url)
+    version = await db.migrate(engine)
+    await engine.dispose()
+    print(f"schema version {version}")
+    return 0
+
+
+async def _purge(settings: Settings) -> int:
+    from .db import drafts
+    from .web.sessions import purge_expired
+
+    engine = db.create_engine(settings.db_url)
+    removed = await drafts.purge_expired(engine), await purge_expired(engine)
+    await engine.dispose()
+    print(f"removed {removed[0]} drafts, {removed[1]} sessions")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

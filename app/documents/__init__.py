@@ -1,0 +1,1 @@
+"""Documents: sanitised evidence uploads (uploads.py) and tagged, accessible PDFs (pdf.py)."""

@@ -1,0 +1,1 @@
+"""One module per e-service definition. Definitions are data: no HTTP, no SQL."""
