@@ -1,0 +1,73 @@
+"""Every user-visible message exists in every variant, and Leichte Sprache follows its rules."""
+
+from __future__ import annotations
+
+import re
+import string
+
+import pytest
+
+from app.i18n import CATALOG_DIR, load_po
+from app.i18n.extract import template_catalog
+
+TEMPLATE = template_catalog()
+IDS = [m.id for m in TEMPLATE if m.id]
+
+
+def _singulars() -> list[str]:
+    out = []
+    for message_id in IDS:
+        out.extend(message_id if isinstance(message_id, tuple) else [message_id])
+    return out
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name}
+
+
+@pytest.mark.parametrize("code", ["ls", "en"])
+def test_every_message_is_translated(code: str) -> None:
+    catalog = load_po(CATALOG_DIR / code / "messages.po")
+    missing = [m for m in _singulars() if not catalog.get(m)]
+    assert not missing, f"{len(missing)} message(s) without {code} translation:\n" + "\n".join(
+        missing[:40]
+    )
+
+
+@pytest.mark.parametrize("code", ["ls", "en"])
+def test_placeholders_match(code: str) -> None:
+    catalog = load_po(CATALOG_DIR / code / "messages.po")
+    wrong = [
+        (msgid, text)
+        for msgid, text in catalog.items()
+        if msgid in set(_singulars()) and _fields(text) - _fields(msgid) - {"n"}
+    ]
+    assert not wrong, f"placeholders in {code} that the German text does not have: {wrong[:10]}"
+
+
+ABBREVIATIONS = re.compile(
+    r"\b(z\.\s?B\.|bzw\.|ggf\.|usw\.|etc\.|d\.\s?h\.|u\.\s?a\.|ca\.|Nr\.|inkl\.|evtl\.|SGB)",
+)
+TWO_SENTENCES = re.compile(r"[.!?:] +[A-ZÄÖÜ0-9„]")
+
+
+def test_leichte_sprache_rules() -> None:
+    """Cheap checks of the LS rules: no abbreviations, one sentence per line, short lines.
+
+    They do not replace review by readers from the target group (see docs/leichte-sprache.md).
+    """
+    catalog = load_po(CATALOG_DIR / "ls" / "messages.po")
+    problems = []
+    for msgid, text in catalog.items():
+        if msgid not in set(_singulars()):
+            continue
+        for line in text.splitlines():
+            if ABBREVIATIONS.search(line):
+                problems.append(("abbreviation", line))
+            if TWO_SENTENCES.search(line):
+                problems.append(("two sentences on one line", line))
+            if len(line.split()) > 16:
+                problems.append(("sentence longer than 16 words", line))
+            if ";" in line:
+                problems.append(("semicolon", line))
+    assert not problems, "\n".join(f"{kind}: {line}" for kind, line in problems[:40])
