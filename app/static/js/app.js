@@ -53,7 +53,7 @@
     if (el) {
       focusEl(el, false);
       // keep the progress box in view: scroll to the top of the new content, not the h1
-      if (!el.classList.contains('error-summary')) main.scrollIntoView({ block: 'start', behavior: reducedMotion() ? 'auto' : 'smooth' });
+      (el.classList.contains('error-summary') ? el : main).scrollIntoView({ block: 'start', behavior: reducedMotion() ? 'auto' : 'smooth' });
     }
     announce(doc.title);
   }
