@@ -26,6 +26,8 @@ METHODS = [
     ("**/pages/**.html", "jinja2"),
     ("**/partials/**.html", "jinja2"),
 ]
+#: Pages written in Leichte Sprache for every variant (BITV § 4): their ids are the LS text.
+LS_PAGES = {"app/partials/start/leichte_sprache.html"}
 OPTIONS = {"**/pages/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"},
            "**/partials/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}}
 
@@ -62,7 +64,12 @@ def merge(code: str, template: Catalog) -> tuple[int, int]:
         if not message.id:
             continue
         string = old.get(message.id) or (("", "") if isinstance(message.id, tuple) else "")
-        catalog.add(message.id, string, locations=message.locations)
+        ls_only = all(path in LS_PAGES for path, _line in message.locations)
+        if ls_only and not string:
+            string = message.id  # shown in Leichte Sprache in every variant, on purpose
+        catalog.add(message.id, string, locations=message.locations,
+                    auto_comments=["Leichte-Sprache page: same text in every variant"]
+                    if ls_only else [])
         if not string or (isinstance(string, tuple) and not all(string)):
             missing += 1
     with path.open("wb") as fh:
