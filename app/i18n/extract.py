@@ -53,11 +53,13 @@ def merge(code: str, template: Catalog) -> tuple[int, int]:
     path = CATALOG_DIR / code / "messages.po"
     path.parent.mkdir(parents=True, exist_ok=True)
     old: dict[object, object] = {}
+    notes: dict[object, list[str]] = {}  # translator comments, e.g. "geprüft: <date>"
     if path.exists():
         with path.open("rb") as fh:
             for message in read_po(fh):
                 if message.id:
                     old[message.id] = message.string
+                    notes[message.id] = list(message.user_comments)
     catalog = Catalog(project="jobcenter.digital", fuzzy=False)
     missing = 0
     for message in template:
@@ -68,6 +70,7 @@ def merge(code: str, template: Catalog) -> tuple[int, int]:
         if ls_only and not string:
             string = message.id  # shown in Leichte Sprache in every variant, on purpose
         catalog.add(message.id, string, locations=message.locations,
+                    user_comments=notes.get(message.id, []),
                     auto_comments=["Leichte-Sprache page: same text in every variant"]
                     if ls_only else [])
         if not string or (isinstance(string, tuple) and not all(string)):

@@ -7,6 +7,8 @@ import logging
 from quart import Quart, Response
 from werkzeug.exceptions import HTTPException
 
+from app.i18n import N_
+
 from .csrf import CSRFError
 from .language import gettext
 from .render import render
@@ -14,13 +16,13 @@ from .render import render
 log = logging.getLogger(__name__)
 
 TITLES = {
-    400: "Die Anfrage war fehlerhaft",
-    403: "Diese Aktion ist nicht erlaubt",
-    404: "Seite nicht gefunden",
-    405: "Diese Aktion ist nicht möglich",
-    409: "Das hat sich inzwischen geändert",
-    413: "Die Datei ist zu groß",
-    500: "Es ist ein Fehler aufgetreten",
+    400: N_("Die Anfrage war fehlerhaft"),
+    403: N_("Diese Aktion ist nicht erlaubt"),
+    404: N_("Seite nicht gefunden"),
+    405: N_("Diese Aktion ist nicht möglich"),
+    409: N_("Das hat sich inzwischen geändert"),
+    413: N_("Die Datei ist zu groß"),
+    500: N_("Es ist ein Fehler aufgetreten"),
 }
 
 

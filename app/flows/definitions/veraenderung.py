@@ -192,8 +192,9 @@ FOLLOW_UPS = [
         Field("bis", "date", N_("Voraussichtlich krank bis")),
         _file("nachweis", N_("Arbeitsunfähigkeitsbescheinigung")),
     ], when=_is("krank"),
-        intro=N_("Bitte schicken Sie die Bescheinigung bis zum Ende des dritten Kalendertages "
-                 "Ihrer Krankheit.")),
+        intro=N_("Wenn Sie länger als drei Kalendertage krank sind, brauchen Sie eine "
+                 "Bescheinigung vom Arzt. Bitte schicken Sie sie spätestens am folgenden "
+                 "Arbeitstag.")),
     Page("sonstiges", N_("Was hat sich geändert?"), [
         Field("beschreibung", "textarea", N_("Beschreiben Sie die Änderung")),
         _file("nachweis", N_("Nachweis"), optional=True),
