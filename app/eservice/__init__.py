@@ -20,6 +20,7 @@ from app.flows import engine
 from app.flows.fields import ParseContext
 from app.flows.model import Flow, Issue
 from app.i18n import N_
+from app.web.errors import error_page
 from app.web.language import gettext
 from app.web.render import is_htmx, render, see_other
 
@@ -82,7 +83,7 @@ def blueprint_for(flow: Flow) -> Blueprint:
 
     async def show(draft: draft_repo.Draft, key: str, *, status: int = 200,
                    raw: dict[str, Any] | None = None, issues: list[Issue] | None = None,
-                   push: bool = False) -> Response:
+                   values: dict[str, Any] | None = None, push: bool = False) -> Response:
         located = engine.find(flow, draft.answers, key)
         if located is None:
             abort(404)
@@ -101,7 +102,7 @@ def blueprint_for(flow: Flow) -> Blueprint:
         }
         if step.kind == "page":
             assert step.page is not None
-            fields = views.field_views(step, raw, issues)
+            fields = views.field_views(step, raw, issues, values)
             ctx.update(
                 fields=fields, errors=views.error_list(fields, issues),
                 title=gettext(step.page.title, **step.params),
@@ -122,11 +123,13 @@ def blueprint_for(flow: Flow) -> Blueprint:
                     step.key.rsplit("/", 1)[0] + f"/{item['_id']}/")), None)
                 summary = item.get(rep.summary_field) if rep.summary_field else None
                 label = _summary_label(step, rep.summary_field, summary)
-                names.append({"id": item["_id"], "title": gettext(rep.item_title, n=n),
+                names.append({"id": item["_id"],
+                              "title": gettext(rep.item_title, **{**step.params, "n": n}),
                               "summary": label, "edit": step_url(draft.id, first.key)
                               if first else None})
             ctx.update(
-                title=gettext(rep.list_title), items=names, add_label=gettext(rep.add_label),
+                title=gettext(rep.list_title, **step.params), items=names,
+                add_label=gettext(rep.add_label, **step.params),
                 can_add=len(items) < rep.max, can_remove=len(items) > rep.min,
                 errors=[("#step-title", gettext(i.message, **dict(i.params))) for i in issues],
                 help=views.help_view(flow.help),
@@ -183,7 +186,8 @@ def blueprint_for(flow: Flow) -> Blueprint:
             if kept:  # a good upload is never lost because another field was wrong
                 engine.store_partial(draft.answers, step, kept)
                 draft = await draft_repo.save(_db(), draft, _settings().draft_retention_days)
-            return await show(draft, key, status=422, raw=outcome.raw, issues=outcome.issues)
+            return await show(draft, key, status=422, raw=outcome.raw, issues=outcome.issues,
+                              values=outcome.values)
         engine.apply_page(flow, draft.answers, step, outcome.values)
         draft = await draft_repo.save(_db(), draft, _settings().draft_retention_days)
         return await go_on(draft, step.key)
@@ -238,6 +242,20 @@ def blueprint_for(flow: Flow) -> Blueprint:
         )
         await draft_repo.mark_submitted(_db(), draft.id)
         return see_other(f"{base}/eingang/{submission.id}")
+
+    @bp.errorhandler(draft_repo.VersionConflict)
+    async def conflict(error: draft_repo.VersionConflict) -> Response:
+        """Another tab, device or a double click saved first (not a 500).
+
+        Without JavaScript: go on from the draft as it is now. htmx and the offline queue
+        get 409, so that their input is kept and not taken as saved after a redirect.
+        """
+        if is_htmx():
+            return await error_page(409)
+        draft = await load(str(error.args[0]))
+        if draft.status != "open":
+            return await _to_receipt(draft.id)
+        return see_other(step_url(draft.id, engine.first_open(flow, draft.answers).key))
 
     async def _to_receipt(draft_id: str) -> Response:
         existing = await submission_repo.by_draft(_db(), draft_id)

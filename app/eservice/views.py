@@ -76,11 +76,12 @@ def _issue_text(issue: Issue) -> str:
     return gettext(issue.message, **dict(issue.params))
 
 
-def field_views(step: engine.Step, raw: dict[str, Any] | None,
-                issues: list[Issue]) -> list[FieldView]:
+def field_views(step: engine.Step, raw: dict[str, Any] | None, issues: list[Issue],
+                values: dict[str, Any] | None = None) -> list[FieldView]:
+    """``values``: the page's parsed input on a 422, so a field revealed by it is shown."""
     by_field = {i.field: _issue_text(i) for i in issues}
     views = []
-    for f in step.visible_fields():
+    for f in step.visible_fields(values):
         kind = REGISTRY[f.type]
         value = step.scope.data.get(f.id)
         shown = raw[f.id] if raw is not None and f.id in raw else kind.raw_from_value(f, value)
@@ -155,8 +156,9 @@ def video_view(video_id: str | None) -> dict[str, Any] | None:
     static = current_app.config["STATIC"]
     return {
         "id": entry["id"],
-        "title": gettext(entry["title"]),
-        "transcript": gettext(entry["transcript"]),
+        # the texts are message ids from the media index (extracted by app.i18n.extract)
+        "title": gettext(str(entry.get("title", ""))),
+        "transcript": gettext(str(entry.get("transcript", ""))),
         "duration_s": entry["duration_s"],
         "sample": entry.get("sample", False),
         "poster": static.url(entry["poster"]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import secrets
+from collections import ChainMap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,9 +36,32 @@ class Step:
     scope: Scope
     params: dict[str, Any] = field(default_factory=dict)  # n, name … for titles
 
-    def visible_fields(self) -> list[Field]:
+    def visible_fields(self, values: Mapping[str, Any] | None = None) -> list[Field]:
+        """The page's fields whose condition holds.
+
+        ``values``: this page's newly parsed input, not stored yet (see ``fields_given``).
+        """
         assert self.page is not None
-        return [f for f in self.page.fields if holds(f.when, self.scope)]
+        if values is None:
+            return [f for f in self.page.fields if holds(f.when, self.scope)]
+        return list(self.fields_given(values))
+
+    def fields_given(self, values: Mapping[str, Any]) -> Iterator[Field]:
+        """The visible fields, each condition tested when its field comes up.
+
+        A condition sees ``values`` (the new input, as filled so far) before the stored
+        answers, and a field hidden above it as unanswered, so a field may depend on one
+        above it on the same page exactly as it will once the page is stored.
+        """
+        assert self.page is not None
+        hidden: dict[str, Any] = {}
+        scope = Scope(ChainMap(values, hidden, self.scope.data),
+                      self.scope.parent, flow=self.scope.flow, params=self.scope.params)
+        for f in self.page.fields:
+            if holds(f.when, scope):
+                yield f
+            else:
+                hidden[f.id] = None
 
 
 def new_item_id() -> str:
@@ -62,6 +86,7 @@ def _walk_section(
         yield Step(
             key="/".join((*prefix, section.id, LIST)), kind="list", section=section, top=top,
             page=None, path=(*path, section.id), scope=list_scope,
+            params=dict(parent.params),  # e.g. {name} of a repeat inside a per-person loop
         )
     elif section.for_each:
         store = container.get(section.id) or {}
@@ -73,7 +98,8 @@ def _walk_section(
             )
     else:
         scope = Scope(container.get(section.id) or {}, parent)
-        yield from _walk_pages(flow, section, scope, (*prefix, section.id), (*path, section.id), top)
+        yield from _walk_pages(flow, section, scope, (*prefix, section.id), (*path, section.id),
+                               top)
 
 
 def _walk_pages(
@@ -150,12 +176,17 @@ def first_open(flow: Flow, answers: Mapping[str, Any]) -> Step:
 
 
 def reachable(flow: Flow, answers: Mapping[str, Any], key: str) -> bool:
-    """A step may be opened once every step before it is complete (no skipping ahead)."""
+    """A step may be opened once every step before it is complete (no skipping ahead).
+
+    A repeat's list step stays reachable while its own items are unfinished, so that an
+    item added by mistake can be removed again instead of trapping the user in it.
+    """
     seen = set(answers.get(SEEN, []))
+    items = key.removesuffix(LIST) if key.endswith(f"/{LIST}") else None
     for step in steps(flow, answers):
         if step.key == key:
             return True
-        if step.key not in seen:
+        if step.key not in seen and not (items and step.key.startswith(items)):
             return False
     return False
 
@@ -172,7 +203,8 @@ def parse_page(step: Step, form: Form, ctx: ParseContext) -> Outcome:
     values: dict[str, Any] = {}
     issues: list[Issue] = []
     raw: dict[str, Any] = {}
-    for f in step.visible_fields():
+    # lazily: a field's condition sees the input of the fields above it, not stale answers
+    for f in step.fields_given(values):
         kind = REGISTRY[f.type]
         raw[f.id] = kind.raw_from_form(f, form)
         value, issue = kind.parse(f, form, ctx)
@@ -233,7 +265,21 @@ def remove_item(flow: Flow, answers: dict[str, Any], list_step: Step, item_id: s
     if len(kept) == len(items):
         return False
     items[:] = kept
+    _forget_references(flow, answers, item_id)
     return True
+
+
+def _forget_references(flow: Flow, answers: dict[str, Any], item_id: str) -> None:
+    """A person picker that chose a removed household member must be answered again."""
+    seen = answers.get(SEEN, [])
+    for step in steps(flow, answers):
+        if step.kind != "page":
+            continue
+        for f in step.visible_fields():
+            if f.type == "person" and step.scope.data.get(f.id) == item_id:
+                _container(answers, step.path, create=dict).pop(f.id, None)
+                if step.key in seen:
+                    seen.remove(step.key)
 
 
 def next_step(flow: Flow, answers: Mapping[str, Any], after_key: str) -> Step:
@@ -282,7 +328,9 @@ def review(flow: Flow, answers: Mapping[str, Any], fmt: Formatter) -> list[Revie
             last_path = step.path
             section = step.section
             if section is not step.top or section.repeat or section.for_each:
-                title = section.repeat.item_title if section.repeat else section.title
+                # a per-person group is headed by the person's name
+                title = (section.repeat.item_title if section.repeat
+                         else "{name}" if section.for_each else section.title)
                 groups.append(ReviewGroup(title, dict(step.params), [], 3))
         for f in step.visible_fields():
             value = step.scope.data.get(f.id)

@@ -11,6 +11,22 @@ MIN_SIZE = 300
 COMPRESSIBLE = ("text/html", "application/json", "text/plain", "application/xml")
 
 
+def accepted_encodings(header: str) -> set[str]:
+    """The content codings a client accepts; ``q=0`` means "not this one"."""
+    accepted: set[str] = set()
+    for part in header.split(","):
+        name, *params = (p.strip() for p in part.split(";"))
+        weight = next((p[2:] for p in params if p.lower().startswith("q=")), "1")
+        try:
+            if float(weight) <= 0:
+                continue
+        except ValueError:
+            continue
+        if name:
+            accepted.add(name.lower())
+    return accepted
+
+
 async def compress_response(response: Response) -> Response:
     if (
         response.status_code < 200
@@ -19,7 +35,7 @@ async def compress_response(response: Response) -> Response:
         or not (response.mimetype or "").startswith(COMPRESSIBLE)
     ):
         return response
-    accept = {p.split(";")[0].strip() for p in request.headers.get("Accept-Encoding", "").split(",")}
+    accept = accepted_encodings(request.headers.get("Accept-Encoding", ""))
     if not accept & {"br", "gzip"}:
         response.vary.add("Accept-Encoding")
         return response

@@ -17,6 +17,8 @@ from pathlib import Path
 import brotli
 from quart import Blueprint, Response, abort, current_app, request, send_file
 
+from .compression import accepted_encodings
+
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml",
               "application/manifest+json")
@@ -82,7 +84,7 @@ blueprint = Blueprint("static_files", __name__)
 
 
 def pick_encoding(accept: str, item: StaticFile) -> tuple[bytes | None, str | None]:
-    accepted = {part.split(";")[0].strip() for part in accept.split(",")}
+    accepted = accepted_encodings(accept)
     if item.br is not None and "br" in accepted:
         return item.br, "br"
     if item.gz is not None and "gzip" in accepted:
@@ -101,7 +103,8 @@ async def serve(name: str) -> Response:
         response.headers["Cache-Control"] = IMMUTABLE
         return response
     if request.headers.get("If-None-Match") == f'"{item.digest}"':
-        return Response(status=304, headers={"ETag": f'"{item.digest}"', "Cache-Control": IMMUTABLE})
+        return Response(status=304,
+                        headers={"ETag": f'"{item.digest}"', "Cache-Control": IMMUTABLE})
     body, encoding = pick_encoding(request.headers.get("Accept-Encoding", ""), item)
     response = Response(body, content_type=item.media_type)
     if encoding:
