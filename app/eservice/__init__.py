@@ -180,6 +180,10 @@ def blueprint_for(flow: Flow) -> Blueprint:
             return await list_action(draft, step, form)
         files = await uploads.handle(step, draft, _owner() or "")
         outcome = engine.parse_page(step, form, ParseContext(today(), step.scope, files))
+        if not outcome.issues and _stale(form, draft) and form.get("resolve") != "device":
+            differing = engine.differences(step, outcome.values)
+            if differing:  # saved elsewhere in the meantime: the user chooses, nothing is lost
+                return await show_conflict(draft, step, form, differing)
         if outcome.issues:
             kept = {k: v for k, v in outcome.values.items() if isinstance(v, dict)
                     and v.get("status") == "uploaded"}
@@ -191,6 +195,25 @@ def blueprint_for(flow: Flow) -> Blueprint:
         engine.apply_page(flow, draft.answers, step, outcome.values)
         draft = await draft_repo.save(_db(), draft, _settings().draft_retention_days)
         return await go_on(draft, step.key)
+
+    async def show_conflict(draft: draft_repo.Draft, step: engine.Step, form: Any,
+                            differing: list[engine.Difference]) -> Response:
+        fmt = views.WebFormatter()
+        rows = [{"label": gettext(d.field.label, **step.params),
+                 "device": d.display(d.device, fmt, step.scope),
+                 "saved": d.display(d.saved, fmt, step.scope)} for d in differing]
+        resend = [(name, value) for name, value in form.items(multi=True)
+                  if name not in ("csrf_token", "version", "resolve")]
+        response = await render(
+            "pages/shell.html", "partials/eservice/conflict.html", status=409,
+            page_title=gettext(N_("Ihre Angaben wurden inzwischen geändert")), flow=flow,
+            draft=draft, step=step, rows=rows, resend=resend,
+            action=step_url(draft.id, step.key, request.args.get("pruefen") == "1"),
+            keep_url=step_url(draft.id, step.key), step_ref=f"{draft.id}/{step.key}",
+            push_url=step_url(draft.id, step.key),
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     async def go_on(draft: draft_repo.Draft, after: str) -> Response:
         if request.args.get("pruefen") == "1" and engine.complete(flow, draft.answers):
@@ -288,6 +311,12 @@ def blueprint_for(flow: Flow) -> Blueprint:
         })
 
     return bp
+
+
+def _stale(form: Any, draft: draft_repo.Draft) -> bool:
+    """The form was rendered from an older version of the draft (another tab or device)."""
+    sent = str(form.get("version", ""))
+    return sent.isdigit() and int(sent) < draft.version
 
 
 def _summary_label(step: engine.Step, field_id: str | None, value: Any) -> str | None:

@@ -294,6 +294,28 @@ def next_step(flow: Flow, answers: Mapping[str, Any], after_key: str) -> Step:
     return resume if resume_index < index + 1 else following
 
 
+@dataclass
+class Difference:
+    field: Field
+    device: Any
+    saved: Any
+
+    def display(self, value: Any, fmt: Formatter, scope: Scope) -> str:
+        if value is None:
+            return ""
+        return REGISTRY[self.field.type].display(self.field, value, fmt, scope)
+
+
+def differences(step: Step, values: Mapping[str, Any]) -> list[Difference]:
+    """Fields whose new value differs from the one stored (an empty store is no conflict)."""
+    stored = step.scope.data
+    if not any(stored.get(f.id) is not None for f in step.visible_fields(values)):
+        return []
+    return [Difference(f, values.get(f.id), stored.get(f.id))
+            for f in step.visible_fields(values)
+            if f.type != "file" and values.get(f.id) != stored.get(f.id)]
+
+
 # -- review and submission ---------------------------------------------------------------
 
 
