@@ -26,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     purge.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    settings = Settings.from_env(data_dir=args.data_dir,
-                                 demo=True if getattr(args, "demo", False) else None)
+    settings = Settings.from_env(
+        data_dir=args.data_dir, demo=True if getattr(args, "demo", False) else None
+    )
     if settings.demo and settings.production:
         print("Demo data is never created in production mode.", file=sys.stderr)
         return 2

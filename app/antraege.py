@@ -25,17 +25,27 @@ async def overview() -> Response:
         if flow is None:
             continue
         resume = engine.first_open(flow, draft.answers).key
-        open_drafts.append({"draft": draft, "flow": flow,
-                            "resume": f"/{flow.slug}/{draft.id}/{resume}"})
+        open_drafts.append(
+            {"draft": draft, "flow": flow, "resume": f"/{flow.slug}/{draft.id}/{resume}"}
+        )
     sent = []
     for submission in await submission_repo.list_for_owner(db, owner):
         flow = registry.get(submission.flow_id)
         if flow is not None:
-            sent.append({"submission": submission, "flow": flow,
-                         "url": f"/{flow.slug}/eingang/{submission.id}"})
-    response = await render("pages/shell.html", "partials/antraege/overview.html",
-                            page_title=gettext("Meine Anträge"), drafts=open_drafts,
-                            submissions=sent)
+            sent.append(
+                {
+                    "submission": submission,
+                    "flow": flow,
+                    "url": f"/{flow.slug}/eingang/{submission.id}",
+                }
+            )
+    response = await render(
+        "pages/shell.html",
+        "partials/antraege/overview.html",
+        page_title=gettext("Meine Anträge"),
+        drafts=open_drafts,
+        submissions=sent,
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 

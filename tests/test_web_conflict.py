@@ -8,8 +8,12 @@ from quart import Quart
 
 from conftest import Browser, date_parts, start_flow
 
-PERSON = {"kundennummer": "123D456789", "vorname": "Erika", "nachname": "Mustermann",
-          **date_parts("geburtsdatum", 12, 8, 1964)}
+PERSON = {
+    "kundennummer": "123D456789",
+    "vorname": "Erika",
+    "nachname": "Mustermann",
+    **date_parts("geburtsdatum", 12, 8, 1964),
+}
 
 
 async def test_stale_form_with_other_values_shows_both_versions(
@@ -24,14 +28,14 @@ async def test_stale_form_with_other_values_shows_both_versions(
     # tab B (same session) saves another name in the meantime
     await b.submit(step, {**PERSON, "vorname": "Erik"})
     # tab A sends its older form: nothing is overwritten, both versions are shown
-    await b.submit(step, {**PERSON, "vorname": "Erika-Maria", "version": stale_version},
-                   expect=409)
+    await b.submit(step, {**PERSON, "vorname": "Erika-Maria", "version": stale_version}, expect=409)
     assert "Auf diesem Gerät:" in b.text() and "Erika-Maria" in b.text()
     assert "Gespeichert:" in b.text() and "Erik" in b.text()
     assert f'data-discard-device="{draft_id}/wer/person"' in b.html
     # choosing the device's values saves them with the current version
-    await b.submit(step, dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
-                                         b.html)))
+    await b.submit(
+        step, dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', b.html))
+    )
     await b.get(step)
     assert 'value="Erika-Maria"' in b.html
 

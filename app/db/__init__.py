@@ -40,8 +40,13 @@ async def migrate(engine: AsyncEngine) -> int:
         has_table = await conn.run_sync(lambda c: inspect(c).has_table("schema_version"))
         current = 0
         if has_table:
-            current = (await conn.execute(select(schema_version.c.version).order_by(
-                schema_version.c.version.desc()).limit(1))).scalar() or 0
+            current = (
+                await conn.execute(
+                    select(schema_version.c.version)
+                    .order_by(schema_version.c.version.desc())
+                    .limit(1)
+                )
+            ).scalar() or 0
         for number, step in enumerate(MIGRATIONS, start=1):
             if number <= current:
                 continue

@@ -49,8 +49,18 @@ def new_reference(prefix: str, year: int) -> str:
 
 
 def _row(row: Any) -> Submission:
-    return Submission(row.id, row.reference, row.flow_id, row.draft_id, row.owner_key,
-                      row.kundennummer, row.canonical_json, row.sha256, row.lang, row.created_at)
+    return Submission(
+        row.id,
+        row.reference,
+        row.flow_id,
+        row.draft_id,
+        row.owner_key,
+        row.kundennummer,
+        row.canonical_json,
+        row.sha256,
+        row.lang,
+        row.created_at,
+    )
 
 
 _COLUMNS = [c for c in submissions.c if c.name != "pdf"]
@@ -58,14 +68,23 @@ _COLUMNS = [c for c in submissions.c if c.name != "pdf"]
 
 async def by_draft(engine: AsyncEngine, draft_id: str) -> Submission | None:
     async with engine.connect() as conn:
-        row = (await conn.execute(select(*_COLUMNS).where(
-            submissions.c.draft_id == draft_id))).first()
+        row = (
+            await conn.execute(select(*_COLUMNS).where(submissions.c.draft_id == draft_id))
+        ).first()
     return _row(row) if row else None
 
 
 async def create(
-    engine: AsyncEngine, *, flow_id: str, draft_id: str, owner_key: str, reference: str,
-    document: dict[str, Any], kundennummer: str | None, lang: str, pdf: bytes,
+    engine: AsyncEngine,
+    *,
+    flow_id: str,
+    draft_id: str,
+    owner_key: str,
+    reference: str,
+    document: dict[str, Any],
+    kundennummer: str | None,
+    lang: str,
+    pdf: bytes,
 ) -> tuple[Submission, bool]:
     """Insert once per draft. Returns (submission, created); a repeat returns the first one."""
     body = canonical_json(document)
@@ -74,29 +93,60 @@ async def create(
     now = utcnow()
     try:
         async with engine.begin() as conn:
-            await conn.execute(insert(submissions).values(
-                id=submission_id, reference=reference, flow_id=flow_id, draft_id=draft_id,
-                owner_key=owner_key, kundennummer=kundennummer, canonical_json=body,
-                sha256=digest, lang=lang, pdf=pdf, created_at=now))
-            await conn.execute(insert(outbox).values(
-                submission_id=submission_id, channel="e-akte",
-                payload={"reference": reference, "flow": flow_id, "sha256": digest},
-                created_at=now, attempts=0))
+            await conn.execute(
+                insert(submissions).values(
+                    id=submission_id,
+                    reference=reference,
+                    flow_id=flow_id,
+                    draft_id=draft_id,
+                    owner_key=owner_key,
+                    kundennummer=kundennummer,
+                    canonical_json=body,
+                    sha256=digest,
+                    lang=lang,
+                    pdf=pdf,
+                    created_at=now,
+                )
+            )
+            await conn.execute(
+                insert(outbox).values(
+                    submission_id=submission_id,
+                    channel="e-akte",
+                    payload={"reference": reference, "flow": flow_id, "sha256": digest},
+                    created_at=now,
+                    attempts=0,
+                )
+            )
     except IntegrityError:
         existing = await by_draft(engine, draft_id)
         if existing is None:
             raise
         return existing, False
-    return Submission(submission_id, reference, flow_id, draft_id, owner_key, kundennummer, body,
-                      digest, lang, now), True
+    return Submission(
+        submission_id,
+        reference,
+        flow_id,
+        draft_id,
+        owner_key,
+        kundennummer,
+        body,
+        digest,
+        lang,
+        now,
+    ), True
 
 
 async def get(engine: AsyncEngine, submission_id: str, owner_key: str | None) -> Submission | None:
     if not owner_key:
         return None
     async with engine.connect() as conn:
-        row = (await conn.execute(select(*_COLUMNS).where(
-            submissions.c.id == submission_id, submissions.c.owner_key == owner_key))).first()
+        row = (
+            await conn.execute(
+                select(*_COLUMNS).where(
+                    submissions.c.id == submission_id, submissions.c.owner_key == owner_key
+                )
+            )
+        ).first()
     return _row(row) if row else None
 
 
@@ -104,22 +154,37 @@ async def pdf(engine: AsyncEngine, submission_id: str, owner_key: str | None) ->
     if not owner_key:
         return None
     async with engine.connect() as conn:
-        return (await conn.execute(select(submissions.c.pdf).where(
-            submissions.c.id == submission_id, submissions.c.owner_key == owner_key))).scalar()
+        return (
+            await conn.execute(
+                select(submissions.c.pdf).where(
+                    submissions.c.id == submission_id, submissions.c.owner_key == owner_key
+                )
+            )
+        ).scalar()
 
 
 async def list_for_owner(engine: AsyncEngine, owner_key: str | None) -> list[Submission]:
     if not owner_key:
         return []
     async with engine.connect() as conn:
-        rows = (await conn.execute(select(*_COLUMNS).where(
-            submissions.c.owner_key == owner_key).order_by(submissions.c.created_at.desc()))).all()
+        rows = (
+            await conn.execute(
+                select(*_COLUMNS)
+                .where(submissions.c.owner_key == owner_key)
+                .order_by(submissions.c.created_at.desc())
+            )
+        ).all()
     return [_row(r) for r in rows]
 
 
 async def for_index_key(engine: AsyncEngine, flow_id: str, key: str) -> list[Submission]:
     """Earlier submissions of one customer for one service (e.g. absences this year)."""
     async with engine.connect() as conn:
-        rows = (await conn.execute(select(*_COLUMNS).where(
-            submissions.c.flow_id == flow_id, submissions.c.kundennummer == key))).all()
+        rows = (
+            await conn.execute(
+                select(*_COLUMNS).where(
+                    submissions.c.flow_id == flow_id, submissions.c.kundennummer == key
+                )
+            )
+        ).all()
     return [_row(r) for r in rows]

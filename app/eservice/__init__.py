@@ -67,8 +67,11 @@ def blueprint_for(flow: Flow) -> Blueprint:
     async def start() -> Response:
         mine = [d for d in await draft_repo.list_open(_db(), _owner()) if d.flow_id == flow.id]
         return await render(
-            "pages/shell.html", "partials/eservice/start.html",
-            page_title=gettext(flow.title), flow=flow, drafts=mine,
+            "pages/shell.html",
+            "partials/eservice/start.html",
+            page_title=gettext(flow.title),
+            flow=flow,
+            drafts=mine,
             help=views.help_view(flow.help),
         )
 
@@ -77,13 +80,21 @@ def blueprint_for(flow: Flow) -> Blueprint:
         owner = g.session.ensure_token()
         answers: dict[str, Any] = {}
         engine.normalise(flow, answers)
-        draft = await draft_repo.create(_db(), flow.id, owner, answers,
-                                        _settings().draft_retention_days)
+        draft = await draft_repo.create(
+            _db(), flow.id, owner, answers, _settings().draft_retention_days
+        )
         return see_other(step_url(draft.id, engine.first_open(flow, answers).key))
 
-    async def show(draft: draft_repo.Draft, key: str, *, status: int = 200,
-                   raw: dict[str, Any] | None = None, issues: list[Issue] | None = None,
-                   values: dict[str, Any] | None = None, push: bool = False) -> Response:
+    async def show(
+        draft: draft_repo.Draft,
+        key: str,
+        *,
+        status: int = 200,
+        raw: dict[str, Any] | None = None,
+        issues: list[Issue] | None = None,
+        values: dict[str, Any] | None = None,
+        push: bool = False,
+    ) -> Response:
         located = engine.find(flow, draft.answers, key)
         if located is None:
             abort(404)
@@ -93,8 +104,12 @@ def blueprint_for(flow: Flow) -> Blueprint:
         seen = set(draft.answers.get(engine.SEEN, []))
         review_mode = request.args.get("pruefen") == "1"
         ctx: dict[str, Any] = {
-            "flow": flow, "draft": draft, "step": step, "issues": issues,
-            "number": index + 1, "total": len(sequence),
+            "flow": flow,
+            "draft": draft,
+            "step": step,
+            "issues": issues,
+            "number": index + 1,
+            "total": len(sequence),
             "sections": views.progress(flow, sequence, index, seen),
             "action": step_url(draft.id, step.key, review_mode),
             "back": step_url(draft.id, sequence[index - 1].key) if index else base,
@@ -104,7 +119,8 @@ def blueprint_for(flow: Flow) -> Blueprint:
             assert step.page is not None
             fields = views.field_views(step, raw, issues, values)
             ctx.update(
-                fields=fields, errors=views.error_list(fields, issues),
+                fields=fields,
+                errors=views.error_list(fields, issues),
                 title=gettext(step.page.title, **step.params),
                 intro=gettext(step.page.intro, **step.params) if step.page.intro else None,
                 help=views.help_view(step.page.help or flow.help),
@@ -119,25 +135,38 @@ def blueprint_for(flow: Flow) -> Blueprint:
             items = step.scope.data["items"]
             names = []
             for n, item in enumerate(items, start=1):
-                first = next((s for s in sequence if s.key.startswith(
-                    step.key.rsplit("/", 1)[0] + f"/{item['_id']}/")), None)
+                first = next(
+                    (
+                        s
+                        for s in sequence
+                        if s.key.startswith(step.key.rsplit("/", 1)[0] + f"/{item['_id']}/")
+                    ),
+                    None,
+                )
                 summary = item.get(rep.summary_field) if rep.summary_field else None
                 label = _summary_label(step, rep.summary_field, summary)
-                names.append({"id": item["_id"],
-                              "title": gettext(rep.item_title, **{**step.params, "n": n}),
-                              "summary": label, "edit": step_url(draft.id, first.key)
-                              if first else None})
+                names.append(
+                    {
+                        "id": item["_id"],
+                        "title": gettext(rep.item_title, **{**step.params, "n": n}),
+                        "summary": label,
+                        "edit": step_url(draft.id, first.key) if first else None,
+                    }
+                )
             ctx.update(
-                title=gettext(rep.list_title, **step.params), items=names,
+                title=gettext(rep.list_title, **step.params),
+                items=names,
                 add_label=gettext(rep.add_label, **step.params),
-                can_add=len(items) < rep.max, can_remove=len(items) > rep.min,
+                can_add=len(items) < rep.max,
+                can_remove=len(items) > rep.min,
                 errors=[("#step-title", gettext(i.message, **dict(i.params))) for i in issues],
                 help=views.help_view(flow.help),
             )
         else:
             groups = engine.review(flow, draft.answers, views.WebFormatter())
             ctx.update(
-                title=gettext(N_("Daten überprüfen")), groups=groups,
+                title=gettext(N_("Daten überprüfen")),
+                groups=groups,
                 errors=[("#declaration", gettext(i.message)) for i in issues],
                 declaration=gettext(flow.declaration) if flow.declaration else None,
                 complete=engine.complete(flow, draft.answers),
@@ -146,7 +175,9 @@ def blueprint_for(flow: Flow) -> Blueprint:
             )
         ctx["page_title"] = ctx["title"]
         response = await render(
-            "pages/shell.html", "partials/eservice/step.html", status=status,
+            "pages/shell.html",
+            "partials/eservice/step.html",
+            status=status,
             push_url=step_url(draft.id, step.key, review_mode) if push or is_htmx() else None,
             **ctx,
         )
@@ -185,31 +216,56 @@ def blueprint_for(flow: Flow) -> Blueprint:
             if differing:  # saved elsewhere in the meantime: the user chooses, nothing is lost
                 return await show_conflict(draft, step, form, differing)
         if outcome.issues:
-            kept = {k: v for k, v in outcome.values.items() if isinstance(v, dict)
-                    and v.get("status") == "uploaded"}
+            kept = {
+                k: v
+                for k, v in outcome.values.items()
+                if isinstance(v, dict) and v.get("status") == "uploaded"
+            }
             if kept:  # a good upload is never lost because another field was wrong
                 engine.store_partial(draft.answers, step, kept)
                 draft = await draft_repo.save(_db(), draft, _settings().draft_retention_days)
-            return await show(draft, key, status=422, raw=outcome.raw, issues=outcome.issues,
-                              values=outcome.values)
+            return await show(
+                draft,
+                key,
+                status=422,
+                raw=outcome.raw,
+                issues=outcome.issues,
+                values=outcome.values,
+            )
         engine.apply_page(flow, draft.answers, step, outcome.values)
         draft = await draft_repo.save(_db(), draft, _settings().draft_retention_days)
         return await go_on(draft, step.key)
 
-    async def show_conflict(draft: draft_repo.Draft, step: engine.Step, form: Any,
-                            differing: list[engine.Difference]) -> Response:
+    async def show_conflict(
+        draft: draft_repo.Draft, step: engine.Step, form: Any, differing: list[engine.Difference]
+    ) -> Response:
         fmt = views.WebFormatter()
-        rows = [{"label": gettext(d.field.label, **step.params),
-                 "device": d.display(d.device, fmt, step.scope),
-                 "saved": d.display(d.saved, fmt, step.scope)} for d in differing]
-        resend = [(name, value) for name, value in form.items(multi=True)
-                  if name not in ("csrf_token", "version", "resolve")]
+        rows = [
+            {
+                "label": gettext(d.field.label, **step.params),
+                "device": d.display(d.device, fmt, step.scope),
+                "saved": d.display(d.saved, fmt, step.scope),
+            }
+            for d in differing
+        ]
+        resend = [
+            (name, value)
+            for name, value in form.items(multi=True)
+            if name not in ("csrf_token", "version", "resolve")
+        ]
         response = await render(
-            "pages/shell.html", "partials/eservice/conflict.html", status=409,
-            page_title=gettext(N_("Ihre Angaben wurden inzwischen geändert")), flow=flow,
-            draft=draft, step=step, rows=rows, resend=resend,
+            "pages/shell.html",
+            "partials/eservice/conflict.html",
+            status=409,
+            page_title=gettext(N_("Ihre Angaben wurden inzwischen geändert")),
+            flow=flow,
+            draft=draft,
+            step=step,
+            rows=rows,
+            resend=resend,
             action=step_url(draft.id, step.key, request.args.get("pruefen") == "1"),
-            keep_url=step_url(draft.id, step.key), step_ref=f"{draft.id}/{step.key}",
+            keep_url=step_url(draft.id, step.key),
+            step_ref=f"{draft.id}/{step.key}",
             push_url=step_url(draft.id, step.key),
         )
         response.headers["Cache-Control"] = "no-store"
@@ -229,8 +285,12 @@ def blueprint_for(flow: Flow) -> Blueprint:
         if action == "add":
             first = engine.add_item(flow, draft.answers, step)
             if first is None:
-                return await show(draft, step.key, status=422, issues=[Issue(
-                    "", N_("Sie haben die höchste Anzahl erreicht."))])
+                return await show(
+                    draft,
+                    step.key,
+                    status=422,
+                    issues=[Issue("", N_("Sie haben die höchste Anzahl erreicht."))],
+                )
             draft = await draft_repo.save(_db(), draft, _settings().draft_retention_days)
             if is_htmx():
                 return await show(draft, first, push=True)
@@ -252,16 +312,24 @@ def blueprint_for(flow: Flow) -> Blueprint:
         if not engine.complete(flow, draft.answers):
             return see_other(step_url(draft.id, engine.first_open(flow, draft.answers).key))
         if flow.declaration and form.get("declaration") != "ja":
-            return await show(draft, engine.REVIEW, status=422,
-                              issues=[Issue("declaration", DECLARATION_MISSING)])
+            return await show(
+                draft, engine.REVIEW, status=422, issues=[Issue("declaration", DECLARATION_MISSING)]
+            )
         document = {"flow": flow.id, "answers": engine.collect(flow, draft.answers)}
         reference = submission_repo.new_reference(flow.reference_prefix, today().year)
         groups = engine.review(flow, draft.answers, views.WebFormatter())
         pdf = await build_pdf(flow, reference, groups, submitted=today())
         key = flow.index_key(draft.answers) if flow.index_key else None
         submission, _created = await submission_repo.create(
-            _db(), flow_id=flow.id, draft_id=draft.id, owner_key=draft.owner_key,
-            reference=reference, document=document, kundennummer=key, lang=g.lang, pdf=pdf,
+            _db(),
+            flow_id=flow.id,
+            draft_id=draft.id,
+            owner_key=draft.owner_key,
+            reference=reference,
+            document=document,
+            kundennummer=key,
+            lang=g.lang,
+            pdf=pdf,
         )
         await draft_repo.mark_submitted(_db(), draft.id)
         return see_other(f"{base}/eingang/{submission.id}")
@@ -292,9 +360,12 @@ def blueprint_for(flow: Flow) -> Blueprint:
         if submission is None or submission.flow_id != flow.id:
             abort(404)
         response = await render(
-            "pages/shell.html", "partials/eservice/receipt.html",
-            page_title=gettext(N_("Ihre Mitteilung ist angekommen")), flow=flow,
-            submission=submission, pdf_url=f"{base}/eingang/{submission.id}/quittung.pdf",
+            "pages/shell.html",
+            "partials/eservice/receipt.html",
+            page_title=gettext(N_("Ihre Mitteilung ist angekommen")),
+            flow=flow,
+            submission=submission,
+            pdf_url=f"{base}/eingang/{submission.id}/quittung.pdf",
         )
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -305,10 +376,14 @@ def blueprint_for(flow: Flow) -> Blueprint:
         if submission is None or submission.flow_id != flow.id:
             abort(404)
         data = await submission_repo.pdf(_db(), submission_id, _owner())
-        return Response(data, content_type="application/pdf", headers={
-            "Content-Disposition": f'attachment; filename="{submission.reference}.pdf"',
-            "Cache-Control": "no-store",
-        })
+        return Response(
+            data,
+            content_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="{submission.reference}.pdf"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     return bp
 

@@ -14,10 +14,16 @@ from app.i18n import VARIANTS
 from app.web.language import gettext
 
 
-async def build_pdf(flow: Flow, reference: str, groups: list[ReviewGroup],
-                    submitted: date) -> bytes:
-    html = await render_template("pages/eservice/receipt_pdf.html", flow=flow,
-                                 reference=reference, groups=groups, submitted=submitted)
+async def build_pdf(
+    flow: Flow, reference: str, groups: list[ReviewGroup], submitted: date
+) -> bytes:
+    html = await render_template(
+        "pages/eservice/receipt_pdf.html",
+        flow=flow,
+        reference=reference,
+        groups=groups,
+        submitted=submitted,
+    )
     title = f"{gettext(flow.title)} – {reference}"
     lang = VARIANTS[g.get("lang", "de")].html_lang
     return await asyncio.to_thread(html_to_tagged_pdf, html, lang=lang, title=title)

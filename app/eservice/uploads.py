@@ -20,9 +20,12 @@ MESSAGES = {
     "type": N_("Bitte laden Sie nur PDF-, JPG- oder PNG-Dateien hoch."),
     "pdf_active_content": N_(
         "Diese PDF-Datei enthält aktive Inhalte und kann nicht angenommen werden. Bitte "
-        "speichern Sie sie neu oder scannen Sie das Dokument ein."),
-    "pdf_encrypted": N_("Diese PDF-Datei ist mit einem Passwort geschützt. Bitte laden Sie eine "
-                        "Datei ohne Passwort hoch."),
+        "speichern Sie sie neu oder scannen Sie das Dokument ein."
+    ),
+    "pdf_encrypted": N_(
+        "Diese PDF-Datei ist mit einem Passwort geschützt. Bitte laden Sie eine "
+        "Datei ohne Passwort hoch."
+    ),
     "pdf_broken": N_("Diese PDF-Datei lässt sich nicht öffnen. Bitte prüfen Sie die Datei."),
     "image_broken": N_("Dieses Bild lässt sich nicht öffnen. Bitte prüfen Sie die Datei."),
     "image_too_many_pixels": N_("Dieses Bild ist zu groß. Bitte verkleinern Sie es."),
@@ -56,11 +59,21 @@ async def handle(step: engine.Step, draft: Any, owner_key: str) -> dict[str, Any
             continue
         key = await asyncio.to_thread(store().save, clean)
         document_id = await document_repo.add(
-            current_app.config["DB"], owner_key=owner_key, draft_id=draft.id, storage_key=key,
-            display_name=clean.display_name, media_type=clean.media_type,
-            size=len(clean.content), sha256=clean.sha256)
+            current_app.config["DB"],
+            owner_key=owner_key,
+            draft_id=draft.id,
+            storage_key=key,
+            display_name=clean.display_name,
+            media_type=clean.media_type,
+            size=len(clean.content),
+            sha256=clean.sha256,
+        )
         results[f.id] = {
-            "status": "uploaded", "document_id": document_id, "name": clean.display_name,
-            "size": len(clean.content), "media_type": clean.media_type, "sha256": clean.sha256,
+            "status": "uploaded",
+            "document_id": document_id,
+            "name": clean.display_name,
+            "size": len(clean.content),
+            "media_type": clean.media_type,
+            "sha256": clean.sha256,
         }
     return results

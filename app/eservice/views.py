@@ -76,8 +76,12 @@ def _issue_text(issue: Issue) -> str:
     return gettext(issue.message, **dict(issue.params))
 
 
-def field_views(step: engine.Step, raw: dict[str, Any] | None, issues: list[Issue],
-                values: dict[str, Any] | None = None) -> list[FieldView]:
+def field_views(
+    step: engine.Step,
+    raw: dict[str, Any] | None,
+    issues: list[Issue],
+    values: dict[str, Any] | None = None,
+) -> list[FieldView]:
     """``values``: the page's parsed input on a 422, so a field revealed by it is shown."""
     by_field = {i.field: _issue_text(i) for i in issues}
     views = []
@@ -85,14 +89,23 @@ def field_views(step: engine.Step, raw: dict[str, Any] | None, issues: list[Issu
         kind = REGISTRY[f.type]
         value = step.scope.data.get(f.id)
         shown = raw[f.id] if raw is not None and f.id in raw else kind.raw_from_value(f, value)
-        views.append(FieldView(
-            id=f.id, type=f.type, label=gettext(f.label, **step.params),
-            hint=gettext(f.hint, **step.params) if f.hint else None, optional=f.optional,
-            error=by_field.get(f.id), raw=shown, options=_options(f, step.scope, shown),
-            autocomplete=f.autocomplete, params=dict(f.params),
-            current=value if f.type == "file" and value and value.get("status") == "uploaded"
-            else None,
-        ))
+        views.append(
+            FieldView(
+                id=f.id,
+                type=f.type,
+                label=gettext(f.label, **step.params),
+                hint=gettext(f.hint, **step.params) if f.hint else None,
+                optional=f.optional,
+                error=by_field.get(f.id),
+                raw=shown,
+                options=_options(f, step.scope, shown),
+                autocomplete=f.autocomplete,
+                params=dict(f.params),
+                current=value
+                if f.type == "file" and value and value.get("status") == "uploaded"
+                else None,
+            )
+        )
     return views
 
 
@@ -102,11 +115,14 @@ def _options(f: Field, scope: Scope, shown: Any) -> list[OptionView]:
     elif f.type == "person":
         pairs = [(p.id, p.name, None) for p in scope.people(f.params.get("people", "household"))]
     else:
-        pairs = [(o.value, gettext(o.label), gettext(o.hint) if o.hint else None)
-                 for o in f.options]
+        pairs = [
+            (o.value, gettext(o.label), gettext(o.hint) if o.hint else None) for o in f.options
+        ]
     chosen = shown if isinstance(shown, list) else [shown]
-    return [OptionView(v, label, hint, v in chosen, f"f-{f.id}-{i}")
-            for i, (v, label, hint) in enumerate(pairs)]
+    return [
+        OptionView(v, label, hint, v in chosen, f"f-{f.id}-{i}")
+        for i, (v, label, hint) in enumerate(pairs)
+    ]
 
 
 def error_list(views: list[FieldView], issues: list[Issue]) -> list[tuple[str, str]]:
@@ -123,8 +139,9 @@ class SectionProgress:
     state: str  # done | current | todo
 
 
-def progress(flow: Flow, sequence: list[engine.Step], index: int,
-             seen: set[str]) -> list[SectionProgress]:
+def progress(
+    flow: Flow, sequence: list[engine.Step], index: int, seen: set[str]
+) -> list[SectionProgress]:
     current_top = sequence[index].top
     out = []
     for section in flow.sections:

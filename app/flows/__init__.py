@@ -2,5 +2,15 @@
 
 from .model import Field, Flow, Help, Issue, Option, Page, Panel, Person, Repeat, Section
 
-__all__ = ["Field", "Flow", "Help", "Issue", "Option", "Page", "Panel", "Person", "Repeat",
-           "Section"]
+__all__ = [
+    "Field",
+    "Flow",
+    "Help",
+    "Issue",
+    "Option",
+    "Page",
+    "Panel",
+    "Person",
+    "Repeat",
+    "Section",
+]

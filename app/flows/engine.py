@@ -55,8 +55,12 @@ class Step:
         """
         assert self.page is not None
         hidden: dict[str, Any] = {}
-        scope = Scope(ChainMap(values, hidden, self.scope.data),
-                      self.scope.parent, flow=self.scope.flow, params=self.scope.params)
+        scope = Scope(
+            ChainMap(values, hidden, self.scope.data),
+            self.scope.parent,
+            flow=self.scope.flow,
+            params=self.scope.params,
+        )
         for f in self.page.fields:
             if holds(f.when, scope):
                 yield f
@@ -69,8 +73,13 @@ def new_item_id() -> str:
 
 
 def _walk_section(
-    flow: Flow, section: Section, container: Mapping[str, Any], parent: Scope,
-    prefix: tuple[str, ...], path: tuple[str | int, ...], top: Section,
+    flow: Flow,
+    section: Section,
+    container: Mapping[str, Any],
+    parent: Scope,
+    prefix: tuple[str, ...],
+    path: tuple[str | int, ...],
+    top: Section,
 ) -> Iterator[Step]:
     if not holds(section.when, parent):
         return
@@ -79,13 +88,22 @@ def _walk_section(
         for index, item in enumerate(items):
             scope = Scope(item, parent, params={"n": index + 1})
             yield from _walk_pages(
-                flow, section, scope, (*prefix, section.id, item["_id"]),
-                (*path, section.id, index), top,
+                flow,
+                section,
+                scope,
+                (*prefix, section.id, item["_id"]),
+                (*path, section.id, index),
+                top,
             )
         list_scope = Scope({"items": items}, parent)
         yield Step(
-            key="/".join((*prefix, section.id, LIST)), kind="list", section=section, top=top,
-            page=None, path=(*path, section.id), scope=list_scope,
+            key="/".join((*prefix, section.id, LIST)),
+            kind="list",
+            section=section,
+            top=top,
+            page=None,
+            path=(*path, section.id),
+            scope=list_scope,
             params=dict(parent.params),  # e.g. {name} of a repeat inside a per-person loop
         )
     elif section.for_each:
@@ -93,24 +111,39 @@ def _walk_section(
         for person in parent.people(section.for_each):
             scope = Scope(store.get(person.id) or {}, parent, params={"name": person.name})
             yield from _walk_pages(
-                flow, section, scope, (*prefix, section.id, person.id),
-                (*path, section.id, person.id), top,
+                flow,
+                section,
+                scope,
+                (*prefix, section.id, person.id),
+                (*path, section.id, person.id),
+                top,
             )
     else:
         scope = Scope(container.get(section.id) or {}, parent)
-        yield from _walk_pages(flow, section, scope, (*prefix, section.id), (*path, section.id),
-                               top)
+        yield from _walk_pages(
+            flow, section, scope, (*prefix, section.id), (*path, section.id), top
+        )
 
 
 def _walk_pages(
-    flow: Flow, section: Section, scope: Scope, prefix: tuple[str, ...],
-    path: tuple[str | int, ...], top: Section,
+    flow: Flow,
+    section: Section,
+    scope: Scope,
+    prefix: tuple[str, ...],
+    path: tuple[str | int, ...],
+    top: Section,
 ) -> Iterator[Step]:
     for page in section.pages:
         if holds(page.when, scope):
             yield Step(
-                key="/".join((*prefix, page.id)), kind="page", section=section, top=top,
-                page=page, path=path, scope=scope, params=dict(scope.params),
+                key="/".join((*prefix, page.id)),
+                kind="page",
+                section=section,
+                top=top,
+                page=page,
+                path=path,
+                scope=scope,
+                params=dict(scope.params),
             )
     for sub in section.sections:
         yield from _walk_section(flow, sub, scope.data, scope, prefix, path, top)
@@ -122,8 +155,9 @@ def steps(flow: Flow, answers: Mapping[str, Any]) -> list[Step]:
     out: list[Step] = []
     for section in flow.sections:
         out.extend(_walk_section(flow, section, answers, root, (), (), section))
-    out.append(Step(key=REVIEW, kind="review", section=None, top=None, page=None, path=(),
-                    scope=root))
+    out.append(
+        Step(key=REVIEW, kind="review", section=None, top=None, page=None, path=(), scope=root)
+    )
     return out
 
 
@@ -311,9 +345,11 @@ def differences(step: Step, values: Mapping[str, Any]) -> list[Difference]:
     stored = step.scope.data
     if not any(stored.get(f.id) is not None for f in step.visible_fields(values)):
         return []
-    return [Difference(f, values.get(f.id), stored.get(f.id))
-            for f in step.visible_fields(values)
-            if f.type != "file" and values.get(f.id) != stored.get(f.id)]
+    return [
+        Difference(f, values.get(f.id), stored.get(f.id))
+        for f in step.visible_fields(values)
+        if f.type != "file" and values.get(f.id) != stored.get(f.id)
+    ]
 
 
 # -- review and submission ---------------------------------------------------------------
@@ -351,8 +387,13 @@ def review(flow: Flow, answers: Mapping[str, Any], fmt: Formatter) -> list[Revie
             section = step.section
             if section is not step.top or section.repeat or section.for_each:
                 # a per-person group is headed by the person's name
-                title = (section.repeat.item_title if section.repeat
-                         else "{name}" if section.for_each else section.title)
+                title = (
+                    section.repeat.item_title
+                    if section.repeat
+                    else "{name}"
+                    if section.for_each
+                    else section.title
+                )
                 groups.append(ReviewGroup(title, dict(step.params), [], 3))
         for f in step.visible_fields():
             value = step.scope.data.get(f.id)

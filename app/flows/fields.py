@@ -138,7 +138,8 @@ class Number(FieldType):
         low, high = f.params.get("min", 0), f.params.get("max", 10**9)
         if not low <= number <= high:
             return None, Issue(
-                f.id, N_("Bitte geben Sie eine Zahl von {min} bis {max} ein."),
+                f.id,
+                N_("Bitte geben Sie eine Zahl von {min} bis {max} ein."),
                 {"min": low, "max": high},
             )
         return number, None
@@ -340,8 +341,10 @@ class Iban(FieldType):
         except (SchwiftyException, ValueError):
             return None, Issue(
                 f.id,
-                N_("Diese IBAN stimmt nicht. Bitte prüfen Sie sie. Eine deutsche IBAN hat 22 "
-                   "Zeichen und beginnt mit DE."),
+                N_(
+                    "Diese IBAN stimmt nicht. Bitte prüfen Sie sie. Eine deutsche IBAN hat 22 "
+                    "Zeichen und beginnt mit DE."
+                ),
             )
         return iban.compact, None
 

@@ -114,9 +114,7 @@ class Flow:
     reference_prefix: str
     sections: Sequence[Section]
     #: named people providers for person pickers and per-person loops
-    people: Mapping[str, Callable[[Mapping[str, Any]], list[Person]]] = field(
-        default_factory=dict
-    )
+    people: Mapping[str, Callable[[Mapping[str, Any]], list[Person]]] = field(default_factory=dict)
     declaration: str | None = None  # the confirmation the user ticks before sending
     #: optional: a value from the answers to index submissions by (e.g. the Kundennummer)
     index_key: Callable[[Mapping[str, Any]], str | None] | None = None
@@ -132,8 +130,14 @@ class Scope:
     resolves from the root.
     """
 
-    def __init__(self, data: Mapping[str, Any], parent: Scope | None = None, *,
-                 flow: Flow | None = None, params: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        data: Mapping[str, Any],
+        parent: Scope | None = None,
+        *,
+        flow: Flow | None = None,
+        params: Mapping[str, Any] | None = None,
+    ):
         self.data = data
         self.parent = parent
         self.flow = flow or (parent.flow if parent else None)

@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po
 CATALOG_DIR = Path(__file__).parent
 
 
-def N_(message: str) -> str:  # noqa: N802 - gettext convention
+def N_(message: str) -> str:
     """Mark a message id for extraction without translating it (used in definitions)."""
     return message
 
@@ -50,9 +50,7 @@ class Catalog:
         return text.format(**params) if params else text
 
     def ngettext(self, singular: str, plural: str, n: int, **params: object) -> str:
-        text = self.messages.get(singular if n == 1 else plural) or (
-            singular if n == 1 else plural
-        )
+        text = self.messages.get(singular if n == 1 else plural) or (singular if n == 1 else plural)
         return text.format(n=n, **params)
 
 

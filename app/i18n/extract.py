@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
@@ -28,15 +27,20 @@ METHODS = [
 ]
 #: Pages written in Leichte Sprache for every variant (BITV § 4): their ids are the LS text.
 LS_PAGES = {"app/partials/start/leichte_sprache.html"}
-OPTIONS = {"**/pages/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"},
-           "**/partials/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}}
+OPTIONS = {
+    "**/pages/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"},
+    "**/partials/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"},
+}
 
 
 def template_catalog() -> Catalog:
     """All message ids in use now."""
     catalog = Catalog(project="jobcenter.digital", fuzzy=False)
     for filename, lineno, message, _comments, _context in extract_from_dir(
-        str(APP_DIR), METHODS, keywords=KEYWORDS, options_map=OPTIONS,
+        str(APP_DIR),
+        METHODS,
+        keywords=KEYWORDS,
+        options_map=OPTIONS,
     ):
         if not message or (isinstance(message, tuple) and not all(message)):
             continue
@@ -69,10 +73,13 @@ def merge(code: str, template: Catalog) -> tuple[int, int]:
         ls_only = all(path in LS_PAGES for path, _line in message.locations)
         if ls_only and not string:
             string = message.id  # shown in Leichte Sprache in every variant, on purpose
-        catalog.add(message.id, string, locations=message.locations,
-                    user_comments=notes.get(message.id, []),
-                    auto_comments=["Leichte-Sprache page: same text in every variant"]
-                    if ls_only else [])
+        catalog.add(
+            message.id,
+            string,
+            locations=message.locations,
+            user_comments=notes.get(message.id, []),
+            auto_comments=["Leichte-Sprache page: same text in every variant"] if ls_only else [],
+        )
         if not string or (isinstance(string, tuple) and not all(string)):
             missing += 1
     with path.open("wb") as fh:

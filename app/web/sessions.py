@@ -105,7 +105,9 @@ async def save_session(response: Response) -> Response:
     if session.ended:
         if session.token:
             async with engine.begin() as conn:
-                await conn.execute(delete(sessions).where(sessions.c.id_hash == _hash(session.token)))
+                await conn.execute(
+                    delete(sessions).where(sessions.c.id_hash == _hash(session.token))
+                )
         response.delete_cookie(name, path="/", secure=settings.secure_cookies, httponly=True)
         return response
     old = getattr(session, "old_token", None)

@@ -20,8 +20,13 @@ from quart import Blueprint, Response, abort, current_app, request, send_file
 from .compression import accepted_encodings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml",
-              "application/manifest+json")
+TEXT_TYPES = (
+    "text/",
+    "application/javascript",
+    "application/json",
+    "image/svg+xml",
+    "application/manifest+json",
+)
 IMMUTABLE = "public, max-age=31536000, immutable"
 mimetypes.add_type("text/vtt", ".vtt")
 mimetypes.add_type("video/webm", ".webm")
@@ -103,8 +108,9 @@ async def serve(name: str) -> Response:
         response.headers["Cache-Control"] = IMMUTABLE
         return response
     if request.headers.get("If-None-Match") == f'"{item.digest}"':
-        return Response(status=304,
-                        headers={"ETag": f'"{item.digest}"', "Cache-Control": IMMUTABLE})
+        return Response(
+            status=304, headers={"ETag": f'"{item.digest}"', "Cache-Control": IMMUTABLE}
+        )
     body, encoding = pick_encoding(request.headers.get("Accept-Encoding", ""), item)
     response = Response(body, content_type=item.media_type)
     if encoding:

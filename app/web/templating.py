@@ -41,9 +41,11 @@ def format_moment(value: datetime | None) -> str:
         return ""
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo("UTC"))
-    return babel_datetime(value.astimezone(BERLIN), format="long", locale=_locale()).replace(
-        " UTC+1", ""
-    ).replace(" MEZ", "")
+    return (
+        babel_datetime(value.astimezone(BERLIN), format="long", locale=_locale())
+        .replace(" UTC+1", "")
+        .replace(" MEZ", "")
+    )
 
 
 def install(app: Quart) -> None:

@@ -6,27 +6,43 @@ from app.flows.model import Field, Page
 from app.i18n import N_
 
 KUNDENNUMMER = Field(
-    "kundennummer", "text", N_("Kundennummer"),
-    hint=N_("Sie finden die Kundennummer oben rechts auf jedem Brief vom Jobcenter, zum "
-            "Beispiel 123D456789."),
+    "kundennummer",
+    "text",
+    N_("Kundennummer"),
+    hint=N_(
+        "Sie finden die Kundennummer oben rechts auf jedem Brief vom Jobcenter, zum "
+        "Beispiel 123D456789."
+    ),
     params={"pattern": "kundennummer", "width": "w10"},
 )
 BG_NUMMER = Field(
-    "bg_nummer", "text", N_("Nummer der Bedarfsgemeinschaft"),
-    hint=N_("Steht auf Ihrem Bescheid, zum Beispiel 12345BG1234567."), optional=True,
+    "bg_nummer",
+    "text",
+    N_("Nummer der Bedarfsgemeinschaft"),
+    hint=N_("Steht auf Ihrem Bescheid, zum Beispiel 12345BG1234567."),
+    optional=True,
     params={"pattern": "bg_nummer", "width": "w20"},
 )
 VORNAME = Field("vorname", "text", N_("Vorname"), autocomplete="given-name")
 NACHNAME = Field("nachname", "text", N_("Nachname"), autocomplete="family-name")
-GEBURTSDATUM = Field("geburtsdatum", "date", N_("Geburtsdatum"),
-                     hint=N_("Zum Beispiel 27 3 1985"), params={"rule": "past"},
-                     autocomplete="bday")
+GEBURTSDATUM = Field(
+    "geburtsdatum",
+    "date",
+    N_("Geburtsdatum"),
+    hint=N_("Zum Beispiel 27 3 1985"),
+    params={"rule": "past"},
+    autocomplete="bday",
+)
 
 
 def person_page(intro: str | None = None) -> Page:
     """Who is writing: the same four questions in every e-service (account prefill later)."""
-    return Page("person", N_("Angaben zu Ihrer Person"),
-                [KUNDENNUMMER, BG_NUMMER, VORNAME, NACHNAME, GEBURTSDATUM], intro=intro)
+    return Page(
+        "person",
+        N_("Angaben zu Ihrer Person"),
+        [KUNDENNUMMER, BG_NUMMER, VORNAME, NACHNAME, GEBURTSDATUM],
+        intro=intro,
+    )
 
 
 def kundennummer_of(answers: dict) -> str | None:
