@@ -29,6 +29,13 @@ def _order(values: Mapping[str, Any], scope: Scope) -> list[Issue]:
     return []
 
 
+def _reachable(values: Mapping[str, Any], scope: Scope) -> list[Issue]:
+    if any(values.values()):
+        return []
+    message = N_("Bitte geben Sie mindestens eine Möglichkeit an, wie wir Sie erreichen.")
+    return [Issue("telefon", message)]
+
+
 async def _days_panel(scope: Scope, db: Any) -> Mapping[str, Any]:
     """Days requested now and, for the same Kundennummer, already this calendar year."""
     from app.db.submissions import for_index_key
@@ -234,21 +241,7 @@ FLOW = Flow(
                         ),
                         Field("anschrift", "textarea", N_("Anschrift am Reiseziel"), optional=True),
                     ],
-                    validators=[
-                        lambda values, scope: (
-                            []
-                            if any(values.values())
-                            else [
-                                Issue(
-                                    "telefon",
-                                    N_(
-                                        "Bitte geben Sie mindestens eine Möglichkeit an, wie wir Sie "
-                                        "erreichen."
-                                    ),
-                                )
-                            ]
-                        )
-                    ],
+                    validators=[_reachable],
                 ),
             ],
         ),
