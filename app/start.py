@@ -6,7 +6,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from quart import Blueprint, Response, current_app, g, jsonify, request
+from quart import Blueprint, Response, abort, current_app, g, jsonify, request
 
 from app.db import feedback as feedback_repo
 from app.db import ping
@@ -127,6 +127,17 @@ async def gebaerdensprache() -> Response:
         videos=items,
         any_sample=any(v["sample"] for v in items),
     )
+
+
+@blueprint.get("/videos/<video_id>")
+async def video_page(video_id: str) -> Response:
+    """One explainer or DGS video on a page of its own, so form steps only carry a link
+    (nothing of a video loads on a step; a step fragment stays small)."""
+    view = video_view(video_id)
+    if view is None:
+        abort(404)
+    back = same_site_path(request.args.get("zurueck")) or "/"
+    return await _page("video", view["title"], video=view, back=back)
 
 
 # --- Erklärung zur Barrierefreiheit (§ 7 BITV 2.0, § 12b BGG) and feedback ---------------
