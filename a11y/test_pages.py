@@ -27,6 +27,8 @@ ROUTES: list[tuple[str, int]] = [
     ("/antraege", 200),
     ("/veraenderung", 200),
     ("/ortsabwesenheit", 200),
+    ("/videos/erklaer-veraenderung", 200),
+    ("/videos/erklaer-ortsabwesenheit", 200),
     ("/diese-seite-gibt-es-nicht", 404),
 ]
 FEEDBACK = "/barrierefreiheit/feedback"
