@@ -343,8 +343,8 @@ FOLLOW_UPS = [
         when=_is("krank"),
         intro=N_(
             "Wenn Sie länger als drei Kalendertage krank sind, brauchen Sie eine "
-            "Bescheinigung vom Arzt. Bitte schicken Sie sie spätestens am folgenden "
-            "Arbeitstag."
+            "Bescheinigung vom Arzt. Bitte schicken Sie sie spätestens am ersten "
+            "Arbeitstag nach dem dritten Krankheitstag."
         ),
     ),
     Page(
