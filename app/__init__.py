@@ -8,7 +8,7 @@ from .settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Quart:
-    from . import antraege, db, i18n, start, veraenderung, ortsabwesenheit
+    from . import antraege, db, i18n, ortsabwesenheit, pwa, start, veraenderung
     from .web import errors, static, templating
     from .web.compression import compress_response
     from .web.csrf import check_csrf
@@ -52,6 +52,6 @@ def create_app(settings: Settings | None = None) -> Quart:
     templating.install(app)
     errors.install(app)
     app.register_blueprint(static.blueprint)
-    for area in (start, antraege, veraenderung, ortsabwesenheit):
+    for area in (start, antraege, veraenderung, ortsabwesenheit, pwa):
         app.register_blueprint(area.blueprint)
     return app

@@ -1,17 +1,16 @@
 /* jobcenter.digital: focus, announcements and busy state around htmx swaps
    (docs/frontend.md, "app.js duties"), the service worker, and the loader of
-   js/drafts.js (offline drafts, docs/offline.md), which only pages with a form step, a
-   draft to clear or a queue to send need. Only listens to DOM events, never calls the
-   htmx global: if htmx failed to load, nothing here runs or throws.
+   js/drafts.js (offline drafts, docs/offline.md). Only listens to DOM events, never
+   calls the htmx global: if htmx failed to load, nothing here runs or throws.
    No texts in here: messages come from data-msg-* attributes on #live. */
 (function () {
   'use strict';
 
   var doc = document;
   var SW = navigator.serviceWorker;
-  var QUEUE_FLAG = 'jcd-queue'; // localStorage: "something is queued" (no data), set by drafts.js
+  var DRAFTS_FLAG = 'jcd-drafts';
   var loading = false;
-  // what drafts.js needs from here; it adds failed(evt) → true when it handled the failure
+  // shared with drafts.js: it sets ready, and failed(evt) → true when it handled a failure
   var api = window.jcd = { announce: announce, msg: msg };
 
   function byId(id) { return doc.getElementById(id); }
@@ -69,16 +68,22 @@
       (el.classList.contains('error-summary') ? el : main).scrollIntoView({ block: 'start', behavior: reducedMotion() ? 'auto' : 'smooth' });
     }
     announce(doc.title);
+    api.shown = Date.now(); // drafts.js: device data older than this may be restored
     drafts();
   }
 
-  // Failed request: nothing was swapped. drafts.js queues a step form on the device; a
-  // link that cannot load goes to the service worker's offline page; else say so.
+  // Failed request: nothing was swapped. A form step is queued on the device (drafts.js),
+  // a link goes to the service worker's offline page; else say so.
   function failed(evt) {
     idle(evt);
     if (api.failed && api.failed(evt)) return;
-    var el = evt.detail && evt.detail.elt;
+    var detail = evt.detail || {};
+    var el = detail.elt;
     var offline = evt.type !== 'htmx:responseError';
+    // the connection failed (or a gateway said so) while sending a form step: queue it
+    var down = offline || (detail.xhr && detail.xhr.status > 501);
+    var form = stepForm((detail.requestConfig || {}).elt);
+    if (down && form && remember(form, null, true)) return;
     if (offline && el && el.tagName === 'A' && SW && SW.controller) {
       window.location.assign(el.href);
       return;
@@ -94,40 +99,76 @@
   doc.addEventListener('htmx:afterSettle', settled);
 
   // ---- Offline drafts (docs/offline.md) -------------------------------------------------
-  // Saving on the device: not on a shared device (<body data-device-storage="off">), and
-  // only where the browser has IndexedDB, fetch and Promise.
+  // js/drafts.js keeps a form step's input on the device. Loaded only when needed (a first
+  // visit stays within its request budget): at once if the device holds drafts, else at the
+  // first input in, or submit of, a form step; until then this remembers the form (api.form,
+  // api.button, api.queue) for it. Not on a shared device, only with IndexedDB and fetch.
   function storage() {
     return !!(window.indexedDB && window.fetch && window.Promise) &&
       doc.body.getAttribute('data-device-storage') !== 'off';
   }
 
-  function queued() {
-    try { return !!window.localStorage.getItem(QUEUE_FLAG); } catch (e) { return false; }
+  // localStorage DRAFTS_FLAG: "this device holds drafts" (no data), kept by drafts.js
+  function held() {
+    try { return !!window.localStorage.getItem(DRAFTS_FLAG); } catch (e) { return false; }
   }
 
   // Delete everything this site keeps on the device about drafts.
   function wipe() {
-    try { window.localStorage.removeItem(QUEUE_FLAG); } catch (e) { /* storage blocked */ }
+    try { window.localStorage.removeItem(DRAFTS_FLAG); } catch (e) { /* storage blocked */ }
     if (window.indexedDB) window.indexedDB.deleteDatabase('jcd');
   }
 
-  // Load js/drafts.js once, when this page needs it: a form step in #main, a draft to clear,
-  // or step data waiting to be sent.
-  function drafts() {
+  function load() {
     var body = doc.body;
     if (loading || !storage() || !body.getAttribute('data-drafts')) return;
-    if (!doc.querySelector('#main form input[name=version], [data-clear-draft]') && !queued()) return;
     loading = true;
     var script = doc.createElement('script');
     script.src = body.getAttribute('data-drafts');
     script.integrity = body.getAttribute('data-drafts-integrity') || '';
+    script.onerror = function () { // offline before it was ever loaded: say so at least
+      loading = false;
+      if (api.queue) announce(msg('offline'));
+      api.queue = false;
+    };
     doc.head.appendChild(script);
   }
 
-  // "Ich nutze ein fremdes Gerät": delete the device data at once (the next page does too).
+  function drafts() { if (held()) load(); }
+
+  // A form step carries the draft's version.
+  function stepForm(form) {
+    return form && form.tagName === 'FORM' && form.elements.version ? form : null;
+  }
+
+  // Until drafts.js is there: remember the form whose input is to be kept, and load it.
+  function remember(form, button, queue) {
+    if (api.ready || !storage()) return false;
+    api.form = form;
+    api.button = button || null;
+    api.queue = api.queue || queue;
+    load();
+    return true;
+  }
+
+  function typed(evt) {
+    var form = stepForm(evt.target.form);
+    if (form) remember(form, null, false);
+  }
+  doc.addEventListener('input', typed);
+  doc.addEventListener('change', typed);
+
+  // Capture phase, before htmx. "Ich nutze ein fremdes Gerät": delete the device data at
+  // once (the next page does too). A form step sent while offline: queue it, send nothing.
   doc.addEventListener('submit', function (evt) {
-    var button = evt.submitter;
-    if (evt.target.hasAttribute('data-device-switch') && button && button.value === 'ja') wipe();
+    var form = evt.target, button = evt.submitter;
+    if (form.hasAttribute('data-device-switch') && button && button.value === 'ja') wipe();
+    if (!stepForm(form)) return;
+    var offline = navigator.onLine === false;
+    if (remember(form, button, offline) && offline) {
+      evt.preventDefault();
+      evt.stopPropagation();
+    }
   }, true);
   window.addEventListener('online', drafts);
 
