@@ -83,7 +83,10 @@ def blueprint_for(flow: Flow) -> Blueprint:
         draft = await draft_repo.create(
             _db(), flow.id, owner, answers, _settings().draft_retention_days
         )
-        return see_other(step_url(draft.id, engine.first_open(flow, answers).key))
+        first = engine.first_open(flow, answers).key
+        if is_htmx():  # one round trip less: answer the first step directly
+            return await show(draft, first, push=True)
+        return see_other(step_url(draft.id, first))
 
     async def show(
         draft: draft_repo.Draft,
