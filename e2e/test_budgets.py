@@ -166,7 +166,5 @@ def test_save_data_offers_smallest_video_first(context: Any) -> None:
         })"""
     )
     assert firsts, "/gebaerdensprache shows no video"
-    wrong = [
-        f"{vid}: first <source> {src}" for vid, src in firsts if not src or "-240." not in src
-    ]
+    wrong = [f"{vid}: first <source> {src}" for vid, src in firsts if not src or "-240." not in src]
     assert not wrong, "with Save-Data: on the 240 rendition must come first: " + "; ".join(wrong)
