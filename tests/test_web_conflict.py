@@ -46,3 +46,23 @@ async def test_stale_form_with_same_values_is_no_conflict(app: Quart, visitor: B
     step = f"/veraenderung/{draft_id}/wer/person"
     await b.submit(step, PERSON)
     await b.submit(step, {**PERSON, "version": "1"})  # an old queue entry with the same data
+
+
+async def test_stale_half_typed_form_still_shows_both_versions(
+    app: Quart, visitor: Browser
+) -> None:
+    """An offline device sends what was typed so far: not valid, but not to be dropped."""
+    b = visitor
+    draft_id = await start_flow(b, "veraenderung")
+    step = f"/veraenderung/{draft_id}/wer/person"
+    await b.submit(step, PERSON)
+    await b.submit(step, {**PERSON, "vorname": "Erik"})
+    await b.submit(step, {**PERSON, "kundennummer": "123D45", "version": "1"}, expect=409)
+    assert "123D45" in b.text() and "123D456789" in b.text()
+    # using the device's (invalid) values leads to the ordinary error page, nothing saved
+    await b.submit(
+        step,
+        dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', b.html)),
+        expect=422,
+    )
+    assert "Fehler:" in b.title

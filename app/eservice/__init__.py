@@ -214,8 +214,8 @@ def blueprint_for(flow: Flow) -> Blueprint:
             return await list_action(draft, step, form)
         files = await uploads.handle(step, draft, _owner() or "")
         outcome = engine.parse_page(step, form, ParseContext(today(), step.scope, files))
-        if not outcome.issues and _stale(form, draft) and form.get("resolve") != "device":
-            differing = engine.differences(step, outcome.values)
+        if _stale(form, draft) and form.get("resolve") != "device":
+            differing = engine.differences(step, outcome)
             if differing:  # saved elsewhere in the meantime: the user chooses, nothing is lost
                 return await show_conflict(draft, step, form, differing)
         if outcome.issues:
@@ -246,7 +246,7 @@ def blueprint_for(flow: Flow) -> Blueprint:
         rows = [
             {
                 "label": gettext(d.field.label, **step.params),
-                "device": d.display(d.device, fmt, step.scope),
+                "device": d.device_text(fmt, step.scope),
                 "saved": d.display(d.saved, fmt, step.scope),
             }
             for d in differing

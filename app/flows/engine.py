@@ -339,17 +339,45 @@ class Difference:
             return ""
         return REGISTRY[self.field.type].display(self.field, value, fmt, scope)
 
+    def device_text(self, fmt: Formatter, scope: Scope) -> str:
+        """What the device sent: the value if it was valid, else the text as typed."""
+        if not isinstance(self.device, RawInput):
+            return self.display(self.device, fmt, scope)
+        raw = self.device.raw
+        if isinstance(raw, dict):
+            return " ".join(str(v) for v in raw.values() if v and not isinstance(v, bool))
+        if isinstance(raw, list):
+            return ", ".join(map(str, raw))
+        return str(raw)
 
-def differences(step: Step, values: Mapping[str, Any]) -> list[Difference]:
-    """Fields whose new value differs from the one stored (an empty store is no conflict)."""
+
+@dataclass(frozen=True)
+class RawInput:
+    """Input that did not parse (half-typed on a device): shown as typed, never stored."""
+
+    raw: Any
+
+
+def differences(step: Step, outcome: Outcome) -> list[Difference]:
+    """Fields whose new input differs from what is stored (an empty store is no conflict).
+
+    Valid fields compare by value (``08`` and ``8`` are the same month); invalid ones by
+    what was typed, so a half-typed offline step still shows both versions.
+    """
     stored = step.scope.data
-    if not any(stored.get(f.id) is not None for f in step.visible_fields(values)):
+    fields = [f for f in step.visible_fields(outcome.values) if f.type != "file"]
+    if not any(stored.get(f.id) is not None for f in fields):
         return []
-    return [
-        Difference(f, values.get(f.id), stored.get(f.id))
-        for f in step.visible_fields(values)
-        if f.type != "file" and values.get(f.id) != stored.get(f.id)
-    ]
+    invalid = {issue.field for issue in outcome.issues}
+    out = []
+    for f in fields:
+        if f.id in invalid:
+            raw = outcome.raw.get(f.id)
+            if raw != REGISTRY[f.type].raw_from_value(f, stored.get(f.id)):
+                out.append(Difference(f, RawInput(raw), stored.get(f.id)))
+        elif outcome.values.get(f.id) != stored.get(f.id):
+            out.append(Difference(f, outcome.values.get(f.id), stored.get(f.id)))
+    return out
 
 
 # -- review and submission ---------------------------------------------------------------
