@@ -1,26 +1,31 @@
 """Server throughput: ``python -m bench.load`` (prints tables; writes nothing else).
 
 Starts ``python -m bench.server`` (the app as ``create_app`` builds it, plus the bare
-routes ``/bench/const`` and ``/bench/template``; no demo data, ``JCD_ENV=production``,
-which changes nothing but forbidding demo data) in a subprocess with a fresh data
-directory, and drives it from this process over loopback with a small asyncio
-HTTP/1.1 keep-alive client, one connection per simulated visitor, no think time
-(closed loop), bounded in time.
+routes ``/bench/const``, ``/bench/template`` and ``/bench/template-string``; no demo data,
+``JCD_ENV=production``, which changes nothing but forbidding demo data) in subprocesses,
+each configuration on its own copy of one prepared database, and drives them from this
+process over loopback with a small asyncio HTTP/1.1 keep-alive client, one connection per
+simulated visitor, no think time (closed loop), bounded in time.
 
 Before measuring, every simulated visitor gets its own session cookie, CSRF token and
 draft: it opens the Veränderungsmitteilung and completes every step with the journey
 data of ``e2e/journeys.py`` up to the review (not submitted). Scenarios, each at 50 and
-200 concurrent visitors (1 s warm-up, then ``--duration`` seconds measured):
+200 concurrent visitors (1 s warm-up, then ``--duration`` seconds measured; the servers
+take turns scenario by scenario, ``--rounds`` times, pooled):
 
-* ``const``, ``template``: the bare routes (no cookie);
+* ``const``, ``template``: the bare routes (no cookie); ``template`` is the reference of
+  every ratio (``template-string``, which compiles the template on every request, only
+  when asked for);
 * ``get-step``: GET the first step ``wer/person`` as a full page;
 * ``post-step``: POST that step with htmx (``HX-Request``): parse, validate, save the
   draft, render the next step as a fragment;
 * ``review``: GET the review ``_pruefen`` (all answers) as a full page;
 * ``mix``: per visitor the cycle GET step, POST step, GET step, POST step, GET review.
 
-Reported: requests/s, p50/p95/p99 latency, errors, server CPU per request, and the
-ratio of each route's throughput to ``template`` of the same server in the same run.
+Reported: requests/s, p50/p95/p99 latency, errors, server CPU per request (the figure that
+other load on the machine hardly changes), pool checkouts and new database connections
+(single-worker servers), and the ratio of each route's throughput to ``template`` of the
+same server in the same run.
 
 ``--compare`` runs the same on hypercorn, uvicorn and granian (docs/decisions/
 0005-asgi-server.md); ``--config NAME[:WORKERS]`` picks configurations.

@@ -101,8 +101,9 @@ class Figures:
 
     @property
     def load(self) -> list[Resource]:
-        """Everything the page loaded by itself except video data: HTML, CSS, JS, icons,
-        manifest, and posters or caption tracks if the page fetched them unasked."""
+        """Everything the page loaded by itself: HTML, CSS, JS, icon, manifest, and caption
+        tracks if the page fetched them unasked; not video data, not posters (those are
+        counted apart, see ``posters``)."""
         return [r for r in self.resources if not r.is_video and not r.is_poster]
 
     @property

@@ -8,8 +8,8 @@ Per page and per step of both e-services (brought there over HTTP with the journ
 of ``e2e/journeys.py``):
 
 * bytes, cold (cache disabled, unthrottled; CDP ``encodedDataLength``): HTML + CSS on the
-  critical path, the whole load without video data, requests, and bytes fetched from
-  /static/media/ unasked;
+  critical path, the whole load without video data and posters, requests, bytes fetched
+  from /static/media/ unasked (video, captions), and posters (allowed, counted apart);
 * on a throttled network (CDP ``Network.emulateNetworkConditions``: 400 ms latency,
   50 000 bytes/s down and up; cache disabled): first contentful paint (``paint`` entries
   of the Performance API) of a cold load, and for steps the time from pressing the
@@ -95,7 +95,7 @@ def _press(page: Any, log: n.NetworkLog, selector: str, wait: Any) -> tuple[floa
 class Row:
     def __init__(self, route: str) -> None:
         self.route = route
-        self.critical = self.total = self.requests = self.media = 0
+        self.critical = self.total = self.requests = self.media = self.posters = 0
         self.fcp: list[float] = []
         self.press: list[float] = []
         self.press_bytes: int | None = None
@@ -120,6 +120,7 @@ class Row:
             f"{self.total / n.KB:.1f}",
             str(self.requests),
             f"{self.media / n.KB:.1f}" if self.media else "0",
+            f"{self.posters / n.KB:.1f}" if self.posters else "0",
             median(self.fcp),
             self.press_label or "–",
             f"{self.press_bytes / n.KB:.1f}" if self.press_bytes is not None else "–",
@@ -134,6 +135,7 @@ HEADER = [
     "total KB",
     "requests",
     "media KB (unasked)",
+    "posters KB",
     "FCP ms (slow)",
     "button",
     "htmx KB",
@@ -149,6 +151,7 @@ def measure(browser: Any, base_url: str, repeat: int) -> list[Row]:
         figures = n.cold_load(context, url)
         row.critical, row.total, row.requests = figures.critical, figures.total, figures.requests
         row.media = sum(r.bytes for r in figures.media)
+        row.posters = sum(r.bytes for r in figures.posters)
 
     for route in n.PAGES:
         row = Row(route)
@@ -212,7 +215,7 @@ def measure(browser: Any, base_url: str, repeat: int) -> list[Row]:
 def markdown(rows: list[Row]) -> str:
     lines = [
         "| " + " | ".join(HEADER) + " |",
-        "| --- |" + " ---: |" * 5 + " --- | ---: | ---: | --- |",
+        "| --- |" + " ---: |" * 6 + " --- | ---: | ---: | --- |",
     ]
     lines += ["| " + " | ".join(row.cells()) + " |" for row in rows]
     return "\n".join(lines)
