@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from . import create_app, db
+from . import db
 from .settings import Settings
 
 
@@ -33,23 +33,45 @@ def main(argv: list[str] | None = None) -> int:
         print("Demo data is never created in production mode.", file=sys.stderr)
         return 2
     if args.command == "serve":
-        return _serve(settings, args.host, args.port)
+        return _serve(settings, args.host, args.port, args.workers)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
     return asyncio.run(_purge(settings))
 
 
-def _serve(settings: Settings, host: str, port: int) -> int:
-    from hypercorn.asyncio import serve
-    from hypercorn.config import Config
+def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    """Serve with Granian (chosen by bench/load: docs/decisions/0005-asgi-server.md)."""
+    import os
 
-    config = Config()
-    config.bind = [f"{host}:{port}"]
-    config.accesslog = None
-    config.errorlog = "-"
-    config.keep_alive_timeout = 75
-    app = create_app(settings)
-    asyncio.run(serve(app, config))  # type: ignore[arg-type]
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+    from granian.http import HTTP1Settings
+
+    if workers > 1 and settings.demo:
+        print("--demo runs with one worker only.", file=sys.stderr)
+        return 2
+    if workers > 1 and not os.environ.get("JCD_SECRET_KEY"):
+        print(
+            "--workers > 1 needs JCD_SECRET_KEY: every worker must use the same key.",
+            file=sys.stderr,
+        )
+        return 2
+    asyncio.run(_migrate(settings))  # once, before any worker starts
+    # what the CLI decided, for the workers' Settings.from_env()
+    os.environ["JCD_DATA_DIR"] = str(settings.data_dir)
+    if settings.demo:
+        os.environ["JCD_DEMO"] = "1"
+    Granian(
+        "app:create_app",
+        factory=True,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,  # with lifespan: before_serving/after_serving run
+        workers=workers,
+        loop=Loops.uvloop,
+        log_access=False,
+        http1_settings=HTTP1Settings(keep_alive=True),
+    ).serve()
     return 0
 
 

@@ -268,6 +268,7 @@ async def run_scenario(
     duration: float,
     *,
     count_db: bool = False,
+    think_s: float = 0.0,
 ) -> Result:
     host, port = "127.0.0.1", running.port
     authority = f"{host}:{port}"
@@ -279,13 +280,15 @@ async def run_scenario(
     errors = 0
     sent = 0
     completed = 0
-    start = time.perf_counter() + WARMUP_S
+    start = time.perf_counter() + max(WARMUP_S, think_s)
     end = start + duration
 
     async def client(index: int, conn: Connection) -> None:
         nonlocal errors, sent, completed
         raw = requests_for(visitors[index] if needs_visitor else None, authority)
         step = random.randrange(len(cycle))
+        if think_s:  # spread the first requests over one think time
+            await asyncio.sleep(random.uniform(0, think_s))
         while sent < MAX_REQUESTS:
             kind = cycle[step % len(cycle)]
             step += 1
@@ -306,6 +309,8 @@ async def run_scenario(
                     latencies[kind].append((finished - began) * 1000)
                 else:
                     errors += 1
+            if think_s:  # a visitor reading the next step (0.5–1.5 × the think time)
+                await asyncio.sleep(think_s * random.uniform(0.5, 1.5))
 
     before = db_stats(running) if count_db else None
     cpu_server = running.cpu_seconds()
@@ -377,6 +382,7 @@ def run_all(
     duration: float,
     scenarios: list[str],
     rounds: int,
+    think_s: float = 0.0,
 ) -> dict[tuple[str, int], list[Result]]:
     """All configurations run at once (each on its own copy of the database; an idle
     server costs nothing) and take turns scenario by scenario, ``rounds`` times: a
@@ -407,6 +413,7 @@ def run_all(
                                     count,
                                     duration,
                                     count_db=key[1] == 1,
+                                    think_s=think_s,
                                 )
                             )
                             parts.setdefault((*key, scenario, count), []).append(result)
@@ -571,6 +578,13 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated, of {', '.join(SCENARIOS)}",
     )
     parser.add_argument("--rounds", type=int, default=2, help="turns per scenario, pooled")
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="pause of each visitor after each response (0.5–1.5 × this; default 0: "
+        "closed loop, a saturation test)",
+    )
     parser.add_argument("--json", type=Path, help="also write the summaries here")
     args = parser.parse_args(argv)
     configs = [c for c in args.config]
@@ -593,16 +607,28 @@ def main(argv: list[str] | None = None) -> int:
     template, visitors = prepare_visitors(max(clients))
     try:
         all_results = run_all(
-            keys, template, visitors, clients, args.duration, scenarios, args.rounds
+            keys,
+            template,
+            visitors,
+            clients,
+            args.duration,
+            scenarios,
+            args.rounds,
+            args.think_ms / 1000,
         )
     finally:
         shutil.rmtree(template, ignore_errors=True)
 
     loads = [r.loadavg for results in all_results.values() for r in results]
+    pacing = (
+        f"think time {args.think_ms:g} ms × 0.5–1.5 after each response"
+        if args.think_ms
+        else "closed loop (no think time)"
+    )
     print(
         f"Loopback, {args.rounds} × {args.duration:g} s per scenario and server (each after "
-        f"{WARMUP_S:g} s warm-up; servers take turns), closed loop (no think time), one "
-        "keep-alive connection per visitor; the load generator runs on the same 2 cores. "
+        f"{max(WARMUP_S, args.think_ms / 1000):g} s warm-up; servers take turns), {pacing}, "
+        "one keep-alive connection per visitor; the load generator runs on the same 2 cores. "
         f"Machine load average during the runs: {min(loads):.1f}–{max(loads):.1f}.\n"
     )
     for (name, workers), results in all_results.items():

@@ -19,7 +19,8 @@ def utcnow() -> datetime:
 
 def create_engine(url: str) -> AsyncEngine:
     """Create the engine; on SQLite switch on WAL, foreign keys and a busy timeout."""
-    engine = create_async_engine(url, pool_pre_ping=True)
+    # a local SQLite file cannot drop a connection: pre-ping would only cost a round trip
+    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine.sync_engine, "connect")
