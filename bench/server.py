@@ -60,8 +60,8 @@ def add_bench_routes(app: Any) -> Any:
     # Quart's render_template (context processors and signals included), like a page.
     compiled = app.jinja_env.from_string(TEMPLATE)
 
-    # Connections opened and checked out of the app's pool (each checkout also runs the
-    # engine's pre-ping), for /bench/stats: single-worker servers only.
+    # Connections opened and checked out of the app's pool, for /bench/stats:
+    # single-worker servers only.
     stats = {"connect": 0, "checkout": 0}
     sync_engine = app.config["DB"].sync_engine
     event.listen(sync_engine, "connect", lambda *_: _count(stats, "connect"))
@@ -160,7 +160,7 @@ def serve(server: str, host: str, port: int, workers: int, loop: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.server")
-    parser.add_argument("--server", choices=SERVERS, default="hypercorn")
+    parser.add_argument("--server", choices=SERVERS, default="granian")
     parser.add_argument("--loop", choices=LOOPS, default="asyncio")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--host", default="127.0.0.1")
