@@ -13,16 +13,16 @@ CHROMIUM := /usr/bin/chromium
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint chromium
+.PHONY: run test lint chromium xmlsec1
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed xmlsec1
 	$(PY) -m app migrate --data-dir var
 	$(PY) -m app serve --port 8000 --data-dir var --demo
 
 # Lint first, then ONE pytest run (unit, e2e, a11y) even when lint failed, so a run
 # shows every problem; the exit status is non-zero if anything failed. pytest's exit
 # status 5 (no tests collected) counts as a failure.
-test: $(VENV)/.installed-test chromium
+test: $(VENV)/.installed-test chromium xmlsec1
 	@lint=0; \
 	$(VENV)/bin/ruff check $(LINT_PATHS) || lint=1; \
 	$(VENV)/bin/ruff format --check $(LINT_PATHS) || lint=1; \
@@ -42,6 +42,14 @@ chromium:
 	  echo "installing Debian's chromium"; \
 	  $(SUDO) apt-get update && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	fi
+
+# xmlsec1 signs and checks SAML messages (pysaml2) for the eID login.
+xmlsec1:
+	@if ! command -v xmlsec1 >/dev/null; then \
+	  echo "installing Debian's xmlsec1"; \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y xmlsec1; \
 	fi
 
 $(PY):

@@ -8,7 +8,22 @@ from .settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Quart:
-    from . import antraege, db, i18n, ortsabwesenheit, pwa, start, veraenderung
+    from . import (
+        anmeldung,
+        antraege,
+        db,
+        devmail,
+        eid,
+        i18n,
+        konto,
+        ortsabwesenheit,
+        pwa,
+        sicherheit,
+        start,
+        veraenderung,
+        widerspruch,
+    )
+    from .identity import testidp
     from .web import errors, static, templating
     from .web.compression import compress_response
     from .web.csrf import check_csrf
@@ -52,6 +67,21 @@ def create_app(settings: Settings | None = None) -> Quart:
     templating.install(app)
     errors.install(app)
     app.register_blueprint(static.blueprint)
-    for area in (start, antraege, veraenderung, ortsabwesenheit, pwa):
+    for area in (
+        start,
+        antraege,
+        veraenderung,
+        ortsabwesenheit,
+        widerspruch,
+        pwa,
+        anmeldung,
+        konto,
+        sicherheit,
+        eid,
+    ):
         app.register_blueprint(area.blueprint)
+    if settings.demo and not settings.production:
+        app.register_blueprint(devmail.blueprint)  # caught mail, demo only
+    if not settings.eid_idp_metadata:
+        testidp.install(app)  # no real IdP configured: the local test IdP (never in production)
     return app

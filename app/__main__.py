@@ -24,6 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     mig.add_argument("--data-dir", type=Path, default=None)
     purge = sub.add_parser("purge", help="delete expired drafts and sessions")
     purge.add_argument("--data-dir", type=Path, default=None)
+    pin = sub.add_parser(
+        "pin-letter", help="make a PIN letter (PDF with a one-time code) for a customer"
+    )
+    pin.add_argument("kundennummer")
+    pin.add_argument("--data-dir", type=Path, default=None)
+    pin.add_argument("--out", type=Path, required=True, help="where to write the letter PDF")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env(
@@ -36,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(settings, args.host, args.port, args.workers)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
+    if args.command == "pin-letter":
+        from .identity.pinletter import cli_main
+
+        return asyncio.run(cli_main(settings, args.kundennummer, args.out))
     return asyncio.run(_purge(settings))
 
 

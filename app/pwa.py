@@ -25,7 +25,7 @@ from typing import Any
 import brotli
 from quart import Blueprint, Quart, Response, abort, current_app, g, request
 
-from app.i18n import CATALOG_DIR, DEFAULT, VARIANTS
+from app.i18n import DEFAULT, VARIANTS, po_files
 
 from .start import same_site_path
 from .web.language import gettext
@@ -91,8 +91,7 @@ def cache_version(app: Quart) -> str:
     for rel in OFFLINE_SOURCES:
         digest.update((ROOT / rel).read_bytes())
     for code in VARIANTS:
-        po = CATALOG_DIR / code / "messages.po"
-        if po.exists():
+        for po in po_files(code):
             digest.update(po.read_bytes())
     return digest.hexdigest()[:16]
 

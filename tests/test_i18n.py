@@ -7,7 +7,7 @@ import string
 
 import pytest
 
-from app.i18n import CATALOG_DIR, load_po
+from app.i18n import load_variant
 from app.i18n.extract import template_catalog
 
 TEMPLATE = template_catalog()
@@ -27,7 +27,7 @@ def _fields(text: str) -> set[str]:
 
 @pytest.mark.parametrize("code", ["ls", "en"])
 def test_every_message_is_translated(code: str) -> None:
-    catalog = load_po(CATALOG_DIR / code / "messages.po")
+    catalog = load_variant(code)
     missing = [m for m in _singulars() if not catalog.get(m)]
     assert not missing, f"{len(missing)} message(s) without {code} translation:\n" + "\n".join(
         missing[:40]
@@ -36,7 +36,7 @@ def test_every_message_is_translated(code: str) -> None:
 
 @pytest.mark.parametrize("code", ["ls", "en"])
 def test_placeholders_match(code: str) -> None:
-    catalog = load_po(CATALOG_DIR / code / "messages.po")
+    catalog = load_variant(code)
     wrong = [
         (msgid, text)
         for msgid, text in catalog.items()
@@ -56,7 +56,7 @@ def test_leichte_sprache_rules() -> None:
 
     They do not replace review by readers from the target group (see docs/leichte-sprache.md).
     """
-    catalog = load_po(CATALOG_DIR / "ls" / "messages.po")
+    catalog = load_variant("ls")
     problems = []
     for msgid, text in catalog.items():
         if msgid not in set(_singulars()):

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import Connection, event, insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .tables import metadata, schema_version
 
+
 #: Each migration is a function of a sync connection. Append; never edit a released one.
-MIGRATIONS = [lambda conn: metadata.create_all(conn)]
+def _identity(conn: Connection) -> None:
+    """Identity tables (issue 4), and the new columns on tables of version 1."""
+    metadata.create_all(conn)  # creates only the tables that are missing
+    columns = {
+        "sessions": [("account_id", "VARCHAR(32)")],
+        "submissions": [("proofs", "JSON")],
+    }
+    for table, wanted in columns.items():
+        have = {c["name"] for c in inspect(conn).get_columns(table)}
+        for name, sql_type in wanted:
+            if name not in have:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}"))
+
+
+MIGRATIONS = [lambda conn: metadata.create_all(conn), _identity]
 
 
 def utcnow() -> datetime:

@@ -32,6 +32,8 @@ class Submission:
     sha256: str
     lang: str
     created_at: datetime
+    #: identity proofs bound to this submission (eID assertion, passkey signature) or None
+    proofs: dict[str, Any] | None = None
 
     @property
     def document(self) -> dict[str, Any]:
@@ -60,6 +62,7 @@ def _row(row: Any) -> Submission:
         row.sha256,
         row.lang,
         row.created_at,
+        row.proofs,
     )
 
 
@@ -85,6 +88,7 @@ async def create(
     kundennummer: str | None,
     lang: str,
     pdf: bytes,
+    proofs: dict[str, Any] | None = None,
 ) -> tuple[Submission, bool]:
     """Insert once per draft. Returns (submission, created); a repeat returns the first one."""
     body = canonical_json(document)
@@ -106,6 +110,7 @@ async def create(
                     lang=lang,
                     pdf=pdf,
                     created_at=now,
+                    proofs=proofs,
                 )
             )
             await conn.execute(
@@ -133,6 +138,7 @@ async def create(
         digest,
         lang,
         now,
+        proofs,
     ), True
 
 

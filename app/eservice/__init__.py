@@ -8,6 +8,7 @@ the step re-rendered, keeping everything the user typed.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,10 +50,60 @@ def _db() -> Any:
     return current_app.config["DB"]
 
 
-def blueprint_for(flow: Flow) -> Blueprint:
+#: Called when the review is confirmed, before anything is stored: may answer instead of
+#: submitting (the Widerspruch goes on to "Identität bestätigen"); None = submit now.
+BeforeSubmit = Callable[[draft_repo.Draft], Awaitable[Response | None]]
+
+
+async def finalise(
+    flow: Flow, draft: draft_repo.Draft, *, proofs: dict[str, Any] | None = None
+) -> submission_repo.Submission:
+    """Make the immutable submission of a complete draft (idempotent by draft id)."""
+    document = {"flow": flow.id, "answers": engine.collect(flow, draft.answers)}
+    reference = submission_repo.new_reference(flow.reference_prefix, today().year)
+    groups = engine.review(flow, draft.answers, views.WebFormatter())
+    pdf = await build_pdf(flow, reference, groups, submitted=today(), proofs=proofs)
+    key = flow.index_key(draft.answers) if flow.index_key else None
+    submission, created = await submission_repo.create(
+        _db(),
+        flow_id=flow.id,
+        draft_id=draft.id,
+        owner_key=draft.owner_key,
+        reference=reference,
+        document=document,
+        kundennummer=key,
+        lang=g.lang,
+        pdf=pdf,
+        proofs=proofs,
+    )
+    await draft_repo.mark_submitted(_db(), draft.id)
+    if created:
+        from app.db import audit
+
+        await audit.record(
+            _db(),
+            g.session.get("account_id") or "-",
+            "submission",
+            submission.id,
+            flow=flow.id,
+            sha256=submission.sha256,
+        )
+    return submission
+
+
+def blueprint_for(flow: Flow, *, before_submit: BeforeSubmit | None = None) -> Blueprint:
     registry.add(flow)
     bp = Blueprint(flow.id, __name__, url_prefix=f"/{flow.slug}")
     base = f"/{flow.slug}"
+
+    if flow.min_level:
+
+        @bp.before_request
+        async def _level() -> Response | None:
+            from app.identity import require_level
+
+            assert flow.min_level is not None
+            return require_level(flow.min_level)
 
     def step_url(draft_id: str, key: str, review: bool = False) -> str:
         return f"{base}/{draft_id}/{key}" + ("?pruefen=1" if review else "")
@@ -79,6 +130,12 @@ def blueprint_for(flow: Flow) -> Blueprint:
     async def begin() -> Response:
         owner = g.session.ensure_token()
         answers: dict[str, Any] = {}
+        if flow.prefill:
+            from app.identity.facts import known_facts
+
+            known = await known_facts()
+            if known:
+                answers = flow.prefill(known)
         engine.normalise(flow, answers)
         draft = await draft_repo.create(
             _db(), flow.id, owner, answers, _settings().draft_retention_days
@@ -318,23 +375,11 @@ def blueprint_for(flow: Flow) -> Blueprint:
             return await show(
                 draft, engine.REVIEW, status=422, issues=[Issue("declaration", DECLARATION_MISSING)]
             )
-        document = {"flow": flow.id, "answers": engine.collect(flow, draft.answers)}
-        reference = submission_repo.new_reference(flow.reference_prefix, today().year)
-        groups = engine.review(flow, draft.answers, views.WebFormatter())
-        pdf = await build_pdf(flow, reference, groups, submitted=today())
-        key = flow.index_key(draft.answers) if flow.index_key else None
-        submission, _created = await submission_repo.create(
-            _db(),
-            flow_id=flow.id,
-            draft_id=draft.id,
-            owner_key=draft.owner_key,
-            reference=reference,
-            document=document,
-            kundennummer=key,
-            lang=g.lang,
-            pdf=pdf,
-        )
-        await draft_repo.mark_submitted(_db(), draft.id)
+        if before_submit is not None:
+            answer = await before_submit(draft)
+            if answer is not None:
+                return answer
+        submission = await finalise(flow, draft)
         return see_other(f"{base}/eingang/{submission.id}")
 
     @bp.errorhandler(draft_repo.VersionConflict)
@@ -409,4 +454,4 @@ def _summary_label(step: engine.Step, field_id: str | None, value: Any) -> str |
     return None
 
 
-__all__ = ["blueprint_for", "registry"]
+__all__ = ["blueprint_for", "finalise", "registry"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from typing import Any
 
 from quart import g, render_template
 
@@ -15,7 +16,11 @@ from app.web.language import gettext
 
 
 async def build_pdf(
-    flow: Flow, reference: str, groups: list[ReviewGroup], submitted: date
+    flow: Flow,
+    reference: str,
+    groups: list[ReviewGroup],
+    submitted: date,
+    proofs: dict[str, Any] | None = None,
 ) -> bytes:
     html = await render_template(
         "pages/eservice/receipt_pdf.html",
@@ -23,6 +28,7 @@ async def build_pdf(
         reference=reference,
         groups=groups,
         submitted=submitted,
+        proofs=proofs,
     )
     title = f"{gettext(flow.title)} – {reference}"
     lang = VARIANTS[g.get("lang", "de")].html_lang

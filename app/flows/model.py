@@ -120,6 +120,10 @@ class Flow:
     index_key: Callable[[Mapping[str, Any]], str | None] | None = None
     intro_points: Sequence[str] = ()
     help: Help | None = None
+    #: security level needed to start and continue (SECURITY.md), e.g. "pin_brief"
+    min_level: str | None = None
+    #: first answers from what the account knows (WCAG 3.3.7): known facts → answers
+    prefill: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
 
 
 class Scope:

@@ -72,12 +72,27 @@ def load_po(path: Path) -> dict[str, str]:
     return out
 
 
+def po_files(code: str) -> list[Path]:
+    """A variant's catalog files: ``messages.po`` (kept by the extractor) and one file per
+    area (``konto.po``, ``widerspruch.po`` …) written by hand, so areas can be translated
+    side by side."""
+    folder = CATALOG_DIR / code
+    return sorted(folder.glob("*.po")) if folder.is_dir() else []
+
+
+def load_variant(code: str) -> dict[str, str]:
+    """All messages of one variant, every catalog file merged."""
+    merged: dict[str, str] = {}
+    for path in po_files(code):
+        merged.update(load_po(path))
+    return merged
+
+
 def load_catalogs() -> dict[str, Catalog]:
     catalogs = {DEFAULT: Catalog(DEFAULT, {})}
     for code in VARIANTS:
-        po = CATALOG_DIR / code / "messages.po"
-        if code != DEFAULT and po.exists():
-            catalogs[code] = Catalog(code, load_po(po))
+        if code != DEFAULT:
+            catalogs[code] = Catalog(code, load_variant(code))
         catalogs.setdefault(code, Catalog(code, {}))
     return catalogs
 

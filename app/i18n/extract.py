@@ -15,7 +15,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
-from . import CATALOG_DIR, DEFAULT, VARIANTS
+from . import CATALOG_DIR, DEFAULT, VARIANTS, po_files
 
 APP_DIR = CATALOG_DIR.parent
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
@@ -53,8 +53,17 @@ def template_catalog() -> Catalog:
 
 
 def merge(code: str, template: Catalog) -> tuple[int, int]:
-    """Merge into one variant's PO file; return (total, untranslated)."""
+    """Merge into one variant's ``messages.po``; return (total, untranslated).
+
+    Ids that an area file (``konto.po`` …) of the variant already has stay there and are
+    left out of ``messages.po``.
+    """
     path = CATALOG_DIR / code / "messages.po"
+    in_area_files: set[object] = set()
+    for other in po_files(code):
+        if other.name != "messages.po":
+            with other.open("rb") as fh:
+                in_area_files.update(m.id for m in read_po(fh) if m.id)
     path.parent.mkdir(parents=True, exist_ok=True)
     old: dict[object, object] = {}
     notes: dict[object, list[str]] = {}  # translator comments, e.g. "geprüft: <date>"
@@ -67,7 +76,7 @@ def merge(code: str, template: Catalog) -> tuple[int, int]:
     catalog = Catalog(project="jobcenter.digital", fuzzy=False)
     missing = 0
     for message in template:
-        if not message.id:
+        if not message.id or message.id in in_area_files:
             continue
         string = old.get(message.id) or (("", "") if isinstance(message.id, tuple) else "")
         ls_only = all(path in LS_PAGES for path, _line in message.locations)

@@ -109,6 +109,8 @@ async def save_session(response: Response) -> Response:
                     delete(sessions).where(sessions.c.id_hash == _hash(session.token))
                 )
         response.delete_cookie(name, path="/", secure=settings.secure_cookies, httponly=True)
+        if g.get("clear_site_data"):  # logout: the browser forgets cached pages and storage
+            response.headers["Clear-Site-Data"] = '"cache", "storage"'
         return response
     old = getattr(session, "old_token", None)
     if session.modified and session.token is None:
@@ -124,6 +126,7 @@ async def save_session(response: Response) -> Response:
                     created_at=created,
                     last_seen_at=now,
                     expires_at=created + timedelta(hours=settings.session_absolute_hours),
+                    account_id=session.get("account_id"),
                 )
             )
         response.set_cookie(
@@ -138,6 +141,7 @@ async def save_session(response: Response) -> Response:
         values: dict[str, Any] = {"last_seen_at": now}
         if session.modified:
             values["data"] = dict(session)
+            values["account_id"] = session.get("account_id")
         async with engine.begin() as conn:
             await conn.execute(
                 update(sessions).where(sessions.c.id_hash == _hash(session.token)).values(**values)

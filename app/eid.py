@@ -1,0 +1,5 @@
+"""Area stub: filled in by the identity work (issue 4)."""
+
+from quart import Blueprint
+
+blueprint = Blueprint("eid", __name__)
