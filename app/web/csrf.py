@@ -10,6 +10,10 @@ from urllib.parse import urlsplit
 from quart import current_app, g, request
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+#: The SAML ACS is posted to by the identity provider's page (cross-site, without our
+#: cookie): it is protected by the signed response and its InResponseTo instead, and it
+#: changes no session (it answers 303 to a GET that does, with the cookie).
+EXEMPT_PATHS = {"/eid/saml/acs"}
 FIELD = "csrf_token"
 HEADER = "X-CSRF-Token"
 
@@ -34,7 +38,7 @@ def _own_origin() -> str:
 
 
 async def check_csrf() -> None:
-    if request.method in SAFE_METHODS:
+    if request.method in SAFE_METHODS or request.path in EXEMPT_PATHS:
         return
     site = request.headers.get("Sec-Fetch-Site")
     if site and site not in ("same-origin", "none"):
