@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 from . import db
 from .settings import Settings
@@ -53,10 +54,6 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     """Serve with Granian (chosen by bench/load: docs/decisions/0005-asgi-server.md)."""
     import os
 
-    from granian import Granian
-    from granian.constants import Interfaces, Loops
-    from granian.http import HTTP1Settings
-
     if workers > 1 and settings.demo:
         print("--demo runs with one worker only.", file=sys.stderr)
         return 2
@@ -69,8 +66,48 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     asyncio.run(_migrate(settings))  # once, before any worker starts
     # what the CLI decided, for the workers' Settings.from_env()
     os.environ["JCD_DATA_DIR"] = str(settings.data_dir)
+    catcher = None
     if settings.demo:
         os.environ["JCD_DEMO"] = "1"
+        catcher = _start_mail_catcher(settings)
+    try:
+        _granian(host, port, workers)
+    finally:
+        if catcher is not None:
+            catcher.stop()
+    return 0
+
+
+def _start_mail_catcher(settings: Settings) -> Any:
+    """Demo only: a local SMTP server in a thread of this process, before Granian starts.
+
+    It keeps every mail as an .eml file under <data dir>/mail, shown at /dev/mail, so a
+    person trying ``make run`` can confirm an address. The worker learns port and folder
+    from the environment.
+    """
+    import os
+
+    from .identity.mail import free_port, start_catcher
+
+    port = int(os.environ.get("JCD_SMTP_PORT") or free_port())
+    folder = Path(os.environ.get("JCD_MAIL_CATCHER_DIR") or settings.data_dir / "mail")
+    try:
+        controller = start_catcher(folder, port)
+    except Exception as error:  # e.g. the port is taken by another mail server
+        print(f"no demo mail catcher on port {port} ({error}); mail goes to JCD_SMTP_*")
+        return None
+    os.environ["JCD_SMTP_PORT"] = str(port)
+    os.environ["JCD_SMTP_HOST"] = "127.0.0.1"
+    os.environ["JCD_MAIL_CATCHER_DIR"] = str(folder.resolve())
+    print(f"demo mail catcher on 127.0.0.1:{port}, mail in {folder} and at /dev/mail")
+    return controller
+
+
+def _granian(host: str, port: int, workers: int) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+    from granian.http import HTTP1Settings
+
     Granian(
         "app:create_app",
         factory=True,
@@ -82,7 +119,6 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
         log_access=False,
         http1_settings=HTTP1Settings(keep_alive=True),
     ).serve()
-    return 0
 
 
 async def _migrate(settings: Settings) -> int:
@@ -96,12 +132,14 @@ async def _migrate(settings: Settings) -> int:
 
 async def _purge(settings: Settings) -> int:
     from .db import drafts
+    from .identity.ratelimit import purge as purge_rate_events
     from .web.sessions import purge_expired
 
     engine = db.create_engine(settings.db_url)
     removed = await drafts.purge_expired(engine), await purge_expired(engine)
+    events = await purge_rate_events(engine)
     await engine.dispose()
-    print(f"removed {removed[0]} drafts, {removed[1]} sessions")
+    print(f"removed {removed[0]} drafts, {removed[1]} sessions, {events} rate-limit events")
     return 0
 
 

@@ -45,6 +45,7 @@ async def overview() -> Response:
         page_title=gettext("Meine Anträge"),
         drafts=open_drafts,
         submissions=sent,
+        logged_in=bool(g.session.get("account_id")),
     )
     response.headers["Cache-Control"] = "no-store"
     return response

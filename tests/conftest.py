@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import email
+import email.policy
 import functools
 import io
 import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from html import unescape
 from pathlib import Path
@@ -370,3 +374,77 @@ async def person_step(
         )
         assert b.field_error("vorname") is None
     await b.submit(data={**PERSON, "kundennummer": kundennummer})
+
+
+# -- mail: a real SMTP server ---------------------------------------------------------------
+
+LINK_RE = re.compile(r"https?://[^\s<>\"]+")
+
+
+class Mailbox:
+    """What a real SMTP server (aiosmtpd in a thread) received: ``.port``, ``.messages``."""
+
+    def __init__(self) -> None:
+        self.port = 0
+        self.messages: list[email.message.EmailMessage] = []
+        self._waiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        raw = envelope.original_content or envelope.content
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        self.messages.append(message)  # type: ignore[arg-type]
+        for loop, arrived in list(self._waiting):  # wake the test (another thread's loop)
+            loop.call_soon_threadsafe(arrived.set)
+        return "250 Message accepted"
+
+    def to(self, address: str) -> list[email.message.EmailMessage]:
+        return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
+
+    async def wait_for(self, address: str, count: int = 1) -> email.message.EmailMessage:
+        """The ``count``-th mail to ``address`` once it has arrived (mail is sent in the
+        background, after the answer); fails after 10 seconds."""
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(10):
+            while len(self.to(address)) < count:
+                waiter = (loop, asyncio.Event())
+                self._waiting.append(waiter)
+                try:
+                    if len(self.to(address)) < count:
+                        await waiter[1].wait()
+                finally:
+                    self._waiting.remove(waiter)
+        return self.to(address)[count - 1]
+
+    @staticmethod
+    def body(message: email.message.EmailMessage) -> str:
+        part = message.get_body(preferencelist=("plain",))
+        return part.get_content() if part is not None else ""
+
+    async def link(self, address: str, count: int = 1) -> str:
+        """The path (and query) of the link in the ``count``-th mail to ``address``."""
+        message = await self.wait_for(address, count)
+        found = LINK_RE.findall(self.body(message))
+        assert found, f"no link in the mail to {address}"
+        parts = urlsplit(found[0])
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on a free port; build the app with ``app_with(smtp_port=…port)``."""
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+    box.port = _free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=box.port)
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()

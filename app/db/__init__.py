@@ -16,7 +16,9 @@ def _identity(conn: Connection) -> None:
     metadata.create_all(conn)  # creates only the tables that are missing
     columns = {
         "sessions": [("account_id", "VARCHAR(32)")],
+        "accounts": [("totp_last_step", "BIGINT")],
         "submissions": [("proofs", "JSON")],
+        "eid_proofs": [("confirmed_at", "TIMESTAMP WITH TIME ZONE")],
     }
     for table, wanted in columns.items():
         have = {c["name"] for c in inspect(conn).get_columns(table)}

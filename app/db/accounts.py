@@ -28,6 +28,7 @@ class Account:
     profile: dict[str, Any]
     demo: bool
     created_at: datetime
+    totp_last_step: int | None = None
 
     @property
     def confirmed(self) -> bool:

@@ -149,6 +149,8 @@ accounts = Table(
     Column("kundennummer", String(16), nullable=True, unique=True),
     Column("eid_pseudonym", String(200), nullable=True, unique=True),  # bPK2, linked on first use
     Column("totp_secret", String(64), nullable=True),
+    # the last TOTP time step accepted: a code counts once, in any session
+    Column("totp_last_step", BigInteger, nullable=True),
     Column("profile", JSON, nullable=False),  # names, birth date, address, phone (Stammdaten)
     Column("demo", Boolean, nullable=False, default=False),
     _ts("created_at"),
@@ -241,6 +243,8 @@ eid_proofs = Table(
     Column("binding", String(64), nullable=True),
     Column("attributes", JSON, nullable=False),
     _ts("created_at"),
+    # set by /eid/fertig once the session and the person check passed (app/identity/saml.py)
+    _ts("confirmed_at", nullable=True),
 )
 
 #: Jobcenter data the app may show: customers (Kundennummer), household, office

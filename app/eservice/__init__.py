@@ -8,6 +8,7 @@ the step re-rendered, keeping everything the user typed.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
@@ -135,7 +136,8 @@ def blueprint_for(flow: Flow, *, before_submit: BeforeSubmit | None = None) -> B
 
             known = await known_facts()
             if known:
-                answers = flow.prefill(known)
+                filled = flow.prefill(known)
+                answers = await filled if inspect.isawaitable(filled) else filled
         engine.normalise(flow, answers)
         draft = await draft_repo.create(
             _db(), flow.id, owner, answers, _settings().draft_retention_days
@@ -169,7 +171,7 @@ def blueprint_for(flow: Flow, *, before_submit: BeforeSubmit | None = None) -> B
             "step": step,
             "issues": issues,
             "number": index + 1,
-            "total": len(sequence),
+            "total": len(sequence) + len(flow.after_review),
             "sections": views.progress(flow, sequence, index, seen),
             "action": step_url(draft.id, step.key, review_mode),
             "back": step_url(draft.id, sequence[index - 1].key) if index else base,
@@ -229,10 +231,15 @@ def blueprint_for(flow: Flow, *, before_submit: BeforeSubmit | None = None) -> B
                 groups=groups,
                 errors=[("#declaration", gettext(i.message)) for i in issues],
                 declaration=gettext(flow.declaration) if flow.declaration else None,
+                review_intro=gettext(flow.review_intro) if flow.review_intro else None,
+                submit_label=gettext(flow.submit_label) if flow.submit_label else None,
                 complete=engine.complete(flow, draft.answers),
                 help=views.help_view(flow.help),
                 step_url=lambda k: step_url(draft.id, k, review=True),
             )
+            if flow.review_panel:
+                ctx["panel"] = flow.review_panel.template
+                ctx["panel_data"] = await flow.review_panel.compute(step.scope, _db())
         ctx["page_title"] = ctx["title"]
         response = await render(
             "pages/shell.html",

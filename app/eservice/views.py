@@ -58,7 +58,7 @@ class FieldView:
     def anchor(self) -> str:
         if self.type == "date":
             return f"f-{self.id}-day"
-        if self.type in ("radios", "yesno", "checkboxes", "person"):
+        if self.type in ("radios", "yesno", "checkboxes", "person", "radios_from"):
             return f"f-{self.id}-0"
         return f"f-{self.id}"
 
@@ -114,6 +114,10 @@ def _options(f: Field, scope: Scope, shown: Any) -> list[OptionView]:
         pairs = [("ja", gettext(N_("Ja")), None), ("nein", gettext(N_("Nein")), None)]
     elif f.type == "person":
         pairs = [(p.id, p.name, None) for p in scope.people(f.params.get("people", "household"))]
+    elif f.type == "radios_from":
+        pairs = [
+            (o.value, o.label, o.hint) for o in scope.choices(f.params["choices"], WebFormatter())
+        ]
     else:
         pairs = [
             (o.value, gettext(o.label), gettext(o.hint) if o.hint else None) for o in f.options
@@ -157,6 +161,7 @@ def progress(
         out.append(SectionProgress(gettext(section.title), state))
     review_state = "current" if sequence[index].kind == "review" else "todo"
     out.append(SectionProgress(gettext(N_("Daten überprüfen")), review_state))
+    out.extend(SectionProgress(gettext(title), "todo") for title in flow.after_review)
     return out
 
 

@@ -261,6 +261,34 @@ class PersonPicker(Choice):
         return self._labels(f, scope).get(value, "")
 
 
+class _Plain:
+    """A formatter for parsing, where only option values matter, not their labels."""
+
+    def gettext(self, message: str, **params: object) -> str:
+        return message.format(**params) if params else message
+
+    def money(self, cents: int) -> str:
+        return str(cents)
+
+    def day(self, iso: str) -> str:
+        return iso
+
+
+@register
+class ProvidedChoice(Choice):
+    """Radios whose options are data known to the draft (e.g. the account's decisions),
+    from a named provider of the flow (``Flow.choices``); labels are final text."""
+
+    name = "radios_from"
+
+    def _labels(self, f: Field, scope: Scope, fmt: Formatter | None = None) -> dict[str, str]:
+        options = scope.choices(f.params["choices"], fmt or _Plain())
+        return {o.value: o.label for o in options}
+
+    def display(self, f: Field, value: Any, fmt: Formatter, scope: Scope) -> str:
+        return self._labels(f, scope, fmt).get(value, "")
+
+
 @register
 class YesNo(FieldType):
     name = "yesno"

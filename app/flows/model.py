@@ -123,7 +123,20 @@ class Flow:
     #: security level needed to start and continue (SECURITY.md), e.g. "pin_brief"
     min_level: str | None = None
     #: first answers from what the account knows (WCAG 3.3.7): known facts → answers
-    prefill: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+    #: (may be async, e.g. to read the account's decisions from the database)
+    prefill: Callable[[Mapping[str, Any]], dict[str, Any] | Awaitable[dict[str, Any]]] | None = None
+    #: named option providers for radios whose options are data of the draft ("radios_from"):
+    #: (answers, formatter) → options with final, already translated labels
+    choices: Mapping[str, Callable[[Mapping[str, Any], Any], list[Option]]] = field(
+        default_factory=dict
+    )
+    #: shown on the review page above the answers (e.g. the whole declaration's wording)
+    review_panel: Panel | None = None
+    #: the review's intro and button when confirming does not send yet (e.g. identity next)
+    review_intro: str | None = None
+    submit_label: str | None = None
+    #: titles of steps that follow the review outside the engine (shown in the progress)
+    after_review: Sequence[str] = ()
 
 
 class Scope:
@@ -173,3 +186,8 @@ class Scope:
         if self.flow is None or provider not in self.flow.people:
             return []
         return self.flow.people[provider](self.root)
+
+    def choices(self, provider: str, fmt: Any) -> list[Option]:
+        if self.flow is None or provider not in self.flow.choices:
+            return []
+        return self.flow.choices[provider](self.root, fmt)

@@ -62,7 +62,8 @@ def require_level(level: str) -> Response | None:
         return None
     target = quote(_next_url(), safe="/")
     if not account_id():
-        return see_other(f"/anmelden?weiter={target}")
+        expired = "&abgelaufen=1" if g.get("session_expired") else ""
+        return see_other(f"/anmelden?weiter={target}{expired}")
     return see_other(f"/konto/stufe?stufe={level}&weiter={target}")
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from app.flows.model import Field, Page
 from app.i18n import N_
 
@@ -47,3 +50,13 @@ def person_page(intro: str | None = None) -> Page:
 
 def kundennummer_of(answers: dict) -> str | None:
     return (answers.get("wer") or {}).get("kundennummer")
+
+
+#: the person page's fields the account can know (app/identity/facts.py keys)
+PERSON_FACTS = ("kundennummer", "bg_nummer", "vorname", "nachname", "geburtsdatum")
+
+
+def prefill_person(known: Mapping[str, Any]) -> dict[str, Any]:
+    """The person page filled from the account (WCAG 3.3.7): the user only checks it."""
+    wer = {key: known[key] for key in PERSON_FACTS if known.get(key)}
+    return {"wer": wer} if wer else {}

@@ -10,7 +10,7 @@ from app.flows.conditions import When
 from app.flows.model import Field, Flow, Help, Issue, Option, Page, Panel, Scope, Section
 from app.i18n import N_
 
-from .common import kundennummer_of, person_page
+from .common import kundennummer_of, person_page, prefill_person
 
 #: Calendar days a year without an important reason (Erreichbarkeits-Verordnung), configurable.
 YEARLY_DAYS = 21
@@ -106,6 +106,7 @@ FLOW = Flow(
     ),
     declaration=N_("Ich versichere, dass meine Angaben richtig und vollständig sind."),
     index_key=kundennummer_of,
+    prefill=prefill_person,
     sections=[
         Section("wer", N_("Ihre Person"), pages=[person_page()]),
         Section(

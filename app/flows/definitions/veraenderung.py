@@ -10,10 +10,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.flows.conditions import When
+from app.flows.engine import new_item_id
 from app.flows.model import Field, Flow, Help, Option, Page, Person, Repeat, Section
 from app.i18n import N_
 
-from .common import GEBURTSDATUM, NACHNAME, VORNAME, kundennummer_of, person_page
+from .common import (
+    GEBURTSDATUM,
+    NACHNAME,
+    VORNAME,
+    kundennummer_of,
+    person_page,
+    prefill_person,
+)
 
 ARTEN = [
     Option("umzug", N_("Umzug")),
@@ -54,6 +62,26 @@ def household(answers: Mapping[str, Any]) -> list[Person]:
         if name:
             people.append(Person(member["_id"], name))
     return people
+
+
+MEMBER_FACTS = ("vorname", "nachname", "geburtsdatum")
+
+
+def prefill(known: Mapping[str, Any]) -> dict[str, Any]:
+    """The person page and the other members of the household from the account (3.3.7)."""
+    answers = prefill_person(known)
+    me = (known.get("vorname"), known.get("nachname"), known.get("geburtsdatum"))
+    others = []
+    for member in known.get("household") or []:
+        names = (member.get("vorname"), member.get("nachname"), member.get("geburtsdatum"))
+        if names == me or not any(names):
+            continue
+        item = {"_id": new_item_id()}
+        item.update({key: value for key, value in zip(MEMBER_FACTS, names, strict=True) if value})
+        others.append(item)
+    if others:
+        answers["haushalt"] = others
+    return answers
 
 
 def _file(field_id: str, label: str, optional: bool = False) -> Field:
@@ -382,6 +410,7 @@ FLOW = Flow(
     declaration=N_("Ich versichere, dass meine Angaben richtig und vollständig sind."),
     people={"household": household},
     index_key=kundennummer_of,
+    prefill=prefill,
     sections=[
         Section("wer", N_("Ihre Person"), pages=[person_page()]),
         Section(

@@ -1,0 +1,136 @@
+"""Passkeys in Chromium with its virtual authenticator (DevTools protocol, WebAuthn domain).
+
+One journey with JavaScript: a fresh account (registered through the forms, confirmed via
+the demo mail box) adds a passkey on /konto/sicherheit, logs out, logs in with the passkey
+alone, then with password + passkey as second factor. Then the device refuses user
+verification: the clear message appears in the form's alert region and has the focus; and
+a bogus signature is refused by the server with the error summary.
+
+WebAuthn needs a domain as RP id (not an IP address): the pages are opened on
+``localhost`` with the port of the server under test.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from playwright.sync_api import expect
+
+PASSWORD = "Passkey-Probe-2026-lang"
+NOT_VERIFIED = "Bitte entsperren Sie Ihr Gerät mit PIN, Fingerabdruck oder Gesicht"
+
+
+def _localhost(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    if parts.hostname in ("127.0.0.1", "::1"):
+        return f"{parts.scheme}://localhost:{parts.port}"
+    return base_url
+
+
+def _register(page: Any, email: str) -> None:
+    """A new account through the forms; the confirmation link from the demo mail box."""
+    page.goto("/registrieren")
+    page.get_by_label("E-Mail-Adresse").fill(email)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Konto anlegen").click()
+    expect(page).to_have_url(re.compile(r"/registrieren/gesendet"))
+    page.goto("/dev/mail")
+    page.get_by_role("listitem").filter(has_text=email).get_by_role("link").first.click()
+    href = page.locator('a[href*="/registrieren/bestaetigen/"]').first.get_attribute("href")
+    page.goto(urlsplit(href).path)  # on this host, whatever host the mail names
+    page.get_by_role("button", name="E-Mail-Adresse bestätigen").click()
+    expect(page).to_have_url(re.compile(r"/anmelden"))
+
+
+def _password_login(page: Any, email: str) -> None:
+    page.goto("/anmelden")
+    page.get_by_label("E-Mail-Adresse").fill(email)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("main").get_by_role("button", name="Anmelden").click()
+
+
+def _log_out(page: Any) -> None:
+    page.get_by_role("banner").get_by_role("button", name="Abmelden").click()
+    expect(page.get_by_role("banner").get_by_role("link", name="Anmelden")).to_be_visible()
+
+
+def test_passkey_journey(new_context: Callable[..., Any], base_url: str) -> None:
+    context = new_context(base_url=_localhost(base_url))
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    authenticator = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )["authenticatorId"]
+
+    email = f"passkey-{uuid.uuid4().hex[:12]}@example.org"
+    _register(page, email)
+    _password_login(page, email)
+    expect(page).to_have_url(re.compile(r"/konto$"))
+
+    # add a passkey
+    page.goto("/konto/sicherheit")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Anmeldung und Sicherheit")
+    page.get_by_label("Name des Passkeys").fill("Virtueller Schlüssel")
+    page.get_by_role("button", name="Passkey hinzufügen").click()
+    expect(page.get_by_text("Ihr Passkey ist gespeichert.")).to_be_visible()
+    expect(page.get_by_role("listitem").filter(has_text="Virtueller Schlüssel")).to_be_visible()
+    assert (
+        len(cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"])
+        == 1
+    )
+
+    # passwordless: the passkey alone
+    _log_out(page)
+    page.goto("/anmelden/passkey")
+    page.get_by_role("main").get_by_role("button", name="Mit Passkey anmelden").click()
+    expect(page).to_have_url(re.compile(r"/konto$"))
+    expect(page.get_by_role("banner").get_by_role("button", name="Abmelden")).to_be_visible()
+
+    # password, then the passkey as second factor
+    _log_out(page)
+    _password_login(page, email)
+    expect(page).to_have_url(re.compile(r"/anmelden/zweiter-faktor$"))
+    page.get_by_role("button", name="Mit Passkey bestätigen").click()
+    expect(page).to_have_url(re.compile(r"/konto$"))
+
+    # the device does not verify the user: a clear message, focused, no silent failure
+    _log_out(page)
+    cdp.send(
+        "WebAuthn.setUserVerified", {"authenticatorId": authenticator, "isUserVerified": False}
+    )
+    page.goto("/anmelden/passkey")
+    page.get_by_role("main").get_by_role("button", name="Mit Passkey anmelden").click()
+    alert = page.locator("#passkey-login-message")
+    expect(alert).to_be_visible()
+    expect(alert).to_have_attribute("role", "alert")
+    expect(alert).to_contain_text(NOT_VERIFIED)
+    expect(alert).to_be_focused()
+    expect(page).to_have_url(re.compile(r"/anmelden/passkey"))
+
+    # a forged signature gets past the browser: the server refuses it with the error summary
+    cdp.send("WebAuthn.setUserVerified", {"authenticatorId": authenticator, "isUserVerified": True})
+    cdp.send(
+        "WebAuthn.setResponseOverrideBits",
+        {"authenticatorId": authenticator, "isBogusSignature": True},
+    )
+    page.get_by_role("main").get_by_role("button", name="Mit Passkey anmelden").click()
+    summary = page.locator(".error-summary")
+    expect(summary).to_contain_text("Der Passkey konnte nicht geprüft werden.")
+    expect(summary).to_be_focused()
+    expect(page).to_have_title(re.compile(r"^Fehler:"))
+    expect(page.get_by_role("banner").get_by_role("link", name="Anmelden")).to_be_visible()
