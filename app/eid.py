@@ -8,6 +8,7 @@ The protocol work is in app/identity/saml.py; this module is the HTTP face (docs
   stored, then 303 to ``/eid/fertig/<request id>``;
 - ``GET /eid/fertig/<request id>``: with the cookie again: same session, same person, then
   the level rises and the user goes back;
+- ``GET /eid/abgelehnt``: the refusal page once more (language switch, reload);
 - ``GET /eid/abgebrochen``: the person cancelled at the IdP;
 - ``GET /konto/stufe``: where ``require_level`` sends users whose level is too low.
 """
@@ -150,17 +151,21 @@ def _retry_url(row: saml.PendingRequest | None) -> str:
     return row.return_to
 
 
-async def _rejected(reason: str, row: saml.PendingRequest | None) -> Response:
-    status, text = REASONS.get(reason, REASONS["invalid"])
+async def _rejected(reason: str, retry_url: str) -> Response:
+    """The refusal page. Its address for the language switch (and a reload) is the GET
+    /eid/abgelehnt, so neither re-posts the response nor repeats the binding step."""
+    reason = reason if reason in REASONS else "invalid"
+    status, text = REASONS[reason]
     return _no_store(
         await render(
             SHELL,
             "partials/eid/abgelehnt.html",
             status=status,
+            push_url="/eid/abgelehnt?" + urlencode({"grund": reason, "weiter": retry_url}),
             page_title=gettext("Der Nachweis mit dem Online-Ausweis wurde nicht angenommen"),
             reason=reason,
             explanation=gettext(text),
-            retry_url=_retry_url(row),
+            retry_url=retry_url,
         )
     )
 
@@ -202,7 +207,7 @@ async def acs() -> Response:
         return see_other("/eid/abgebrochen?" + urlencode({"weiter": _retry_url(cancelled.request)}))
     except saml.EidRejected as rejected:
         await saml.record_rejection(rejected.reason, rejected.request, rejected.detail)
-        return await _rejected(rejected.reason, rejected.request)
+        return await _rejected(rejected.reason, _retry_url(rejected.request))
     return see_other(f"/eid/fertig/{row.id}")
 
 
@@ -212,10 +217,17 @@ async def finished(request_id: str) -> Response:
     try:
         done = await saml.finish(request_id)
     except saml.EidRejected as rejected:
-        return await _rejected(rejected.reason, rejected.request)
+        return await _rejected(rejected.reason, _retry_url(rejected.request))
     if done is None:
         abort(404)
     return _no_store(see_other(done.return_to))
+
+
+@blueprint.get("/eid/abgelehnt")
+async def refused() -> Response:
+    """The refusal page again (language switch, reload): shows, changes nothing."""
+    retry = same_site_path(request.args.get("weiter")) or "/konto"
+    return await _rejected(request.args.get("grund", ""), retry)
 
 
 @blueprint.get("/eid/abgebrochen")

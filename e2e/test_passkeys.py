@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import expect
 
 PASSWORD = "Passkey-Probe-2026-lang"
@@ -58,8 +59,20 @@ def _log_out(page: Any) -> None:
     expect(page.get_by_role("banner").get_by_role("link", name="Anmelden")).to_be_visible()
 
 
-def test_passkey_journey(new_context: Callable[..., Any], base_url: str) -> None:
+#: Browsers before the WebAuthn JSON helpers (Chromium < 129, Safari < 18.4): passkey.js
+#: must convert the base64url fields itself.
+WITHOUT_JSON_HELPERS = """
+delete PublicKeyCredential.parseCreationOptionsFromJSON;
+delete PublicKeyCredential.parseRequestOptionsFromJSON;
+delete PublicKeyCredential.prototype.toJSON;
+"""
+
+
+@pytest.mark.parametrize("helpers", ["json-helpers", "fallback"])
+def test_passkey_journey(new_context: Callable[..., Any], base_url: str, helpers: str) -> None:
     context = new_context(base_url=_localhost(base_url))
+    if helpers == "fallback":
+        context.add_init_script(WITHOUT_JSON_HELPERS)
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
@@ -79,6 +92,11 @@ def test_passkey_journey(new_context: Callable[..., Any], base_url: str) -> None
 
     email = f"passkey-{uuid.uuid4().hex[:12]}@example.org"
     _register(page, email)
+    has_helpers = page.evaluate(
+        "() => typeof PublicKeyCredential.prototype.toJSON === 'function'"
+        " && typeof PublicKeyCredential.parseCreationOptionsFromJSON === 'function'"
+    )
+    assert has_helpers == (helpers == "json-helpers")
     _password_login(page, email)
     expect(page).to_have_url(re.compile(r"/konto$"))
 

@@ -194,6 +194,24 @@ async def test_english_visitor_reads_the_refusal_in_english(app, visitor):
     await assert_unchanged(app, account)
 
 
+async def test_refusal_page_can_switch_language_without_reposting(app, visitor):
+    """The language switch of the refusal page leads to a GET page, not back to the ACS."""
+    account = await erika(app, visitor)
+    answer = await idp_answer(visitor, await press_eid_button(visitor), fault="stufe")
+    _, _, body = await post_to_acs(app, answer, expect=403)
+    switch = re.search(r'<a href="([^"]+)" lang="de-x-ls"', body).group(1).replace("&amp;", "&")
+    assert switch.startswith("/eid/abgelehnt?grund=level&weiter=")
+    await visitor.get(switch, expect=403)
+    assert '<html lang="de-x-ls">' in visitor.html
+    assert 'data-eid-reason="level"' in visitor.html
+    [retry] = visitor.links("Noch einmal versuchen")
+    assert retry == "/konto/stufe?stufe=eid_hoch&weiter=%2Fkonto"
+    assert len(await audit_actions(app, "eid_rejected")) == 1  # showing it again is no event
+    await visitor.get("/eid/abgelehnt?grund=quatsch&weiter=https://evil.example/", expect=400)
+    assert visitor.links("Noch einmal versuchen") == ["/konto"]
+    await assert_unchanged(app, account)
+
+
 # -- negative test 3: the SAML response itself ---------------------------------------------
 
 

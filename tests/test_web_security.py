@@ -373,3 +373,111 @@ async def test_ids_in_urls_are_random(app: Quart, visitor: Browser) -> None:
     assert len({i[:8] for i in ids}) == len(ids)  # not a counter with a common stem
     _, receipt = await _submitted(visitor)
     assert len(receipt.rsplit("/", 1)[1]) >= 22
+
+
+# -- 7 and 8 for the account area (app/anmeldung.py) ----------------------------------------
+
+ACCOUNT_ATTACKS = [  # (headers, token): None = no token, "" = the page's right token
+    pytest.param({}, None, id="no-token"),
+    pytest.param({}, "falsch", id="wrong-token"),
+    pytest.param({"Origin": "https://evil.example"}, "", id="foreign-origin"),
+    pytest.param({"Sec-Fetch-Site": "cross-site"}, "", id="cross-site"),
+]
+
+
+async def _accounts_and_sessions(app: Quart) -> tuple[int, int]:
+    from app.db.tables import accounts, sessions
+
+    async with app.config["DB"].connect() as conn:
+        return (
+            (await conn.execute(select(func.count()).select_from(accounts))).scalar_one(),
+            (
+                await conn.execute(select(func.count()).where(sessions.c.account_id.is_not(None)))
+            ).scalar_one(),
+        )
+
+
+async def _forged(
+    b: Browser, url: str, data: dict[str, str], headers: dict[str, str], token: str | None
+) -> Response:
+    if token:
+        data = {**data, "csrf_token": token}
+    response = await b.submit(url, data, headers=headers, token=token is not None, expect=403)
+    await _forbidden(b, response)
+    return response
+
+
+@pytest.mark.parametrize(("headers", "token"), ACCOUNT_ATTACKS)
+async def test_account_forms_refuse_forged_posts(
+    app: Quart, headers: dict[str, str], token: str | None
+) -> None:
+    from identity_helpers import PASSWORD, make_account, sign_in
+
+    account = await make_account(app, "erika@example.org")
+    before = await _accounts_and_sessions(app)
+    b = Browser(app)
+    await b.get("/registrieren")
+    await _forged(
+        b, "/registrieren", {"email": "neu@example.org", "passwort": PASSWORD}, headers, token
+    )
+    await b.get("/anmelden")
+    await _forged(b, "/anmelden", {"email": account.email, "passwort": PASSWORD}, headers, token)
+    assert await _accounts_and_sessions(app) == before  # no account made, nobody logged in
+
+    victim = Browser(app)
+    await sign_in(victim, account)
+    for url in ("/abmelden", "/abmelden/ueberall"):
+        await victim.get("/")
+        response = await _forged(victim, url, {}, headers, token)
+        assert "Clear-Site-Data" not in response.headers
+    await victim.get("/")
+    assert "Mein Konto" in victim.html  # still logged in
+    assert await _accounts_and_sessions(app) == (before[0], before[1] + 1)
+    sent = {} if token is None else {"X-CSRF-Token": token or victim.token()}
+    response = await victim.client.post("/sitzung/verlaengern", headers={**headers, **sent})
+    assert response.status_code == 403
+    assert_security_headers(response, "403 of /sitzung/verlaengern")
+
+
+async def test_headers_on_every_response_of_the_account_area(
+    app_with: Callable[..., AbstractAsyncContextManager[Quart]], mailbox: object
+) -> None:
+    from identity_helpers import PASSWORD, make_account
+
+    seen: dict[str, Response] = {}
+    async with app_with(smtp_port=mailbox.port) as app:  # type: ignore[attr-defined]
+        await make_account(app, "erika@example.org")
+        b = Browser(app)
+        await b.get("/anmelden")
+        seen["page"] = b.response  # type: ignore[assignment]
+        seen["fragment"] = await b.client.get("/registrieren", headers={"HX-Request": "true"})
+        await b.submit(data={"email": "", "passwort": ""}, expect=422)
+        seen["422"] = b.response  # type: ignore[assignment]
+        wrong = {"email": "erika@example.org", "passwort": "falsches-passwort"}
+        for _ in range(5):
+            await b.submit("/anmelden", wrong, expect=422)
+        await b.submit("/anmelden", wrong, expect=429)
+        seen["429"] = b.response  # type: ignore[assignment]
+        await b.get("/passwort-neu/gibt-es-nicht", expect=404)
+        seen["404"] = b.response  # type: ignore[assignment]
+        await b.get("/passwort-vergessen")
+        seen["303"] = await b.submit(data={"email": "leon@example.org"}, follow=False)
+
+        account = await make_account(app, "leon@example.org")
+        b = Browser(app)
+        await b.get("/anmelden")
+        login = {"email": account.email, "passwort": PASSWORD}
+        seen["login 303"] = await b.submit("/anmelden", login, follow=False)
+        await b.get("/")
+        csrf = b.html.split('data-csrf="', 1)[1].split('"', 1)[0]
+        seen["204"] = await b.client.post("/sitzung/verlaengern", headers={"X-CSRF-Token": csrf})
+        seen["logout 303"] = await b.submit("/abmelden", {"csrf_token": csrf}, follow=False)
+        await b.get("/abmelden")
+        seen["logged out"] = b.response  # type: ignore[assignment]
+
+    assert seen["204"].status_code == 204
+    assert seen["logout 303"].headers["Clear-Site-Data"] == '"cache", "storage"'
+    for what, response in seen.items():
+        assert_security_headers(response, what)
+    for what in ("page", "fragment", "422", "429", "404", "logged out"):
+        assert seen[what].headers["Cache-Control"] == "no-store", what

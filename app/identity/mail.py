@@ -44,6 +44,7 @@ class Mail:
 
 def build(settings: Settings, mail: Mail, lang: str = "de") -> EmailMessage:
     message = EmailMessage()
+    message.set_content(mail.body)  # first: it replaces every Content-* header
     message["From"] = settings.mail_from
     message["To"] = mail.to
     message["Subject"] = mail.subject
@@ -51,7 +52,6 @@ def build(settings: Settings, mail: Mail, lang: str = "de") -> EmailMessage:
     message["Message-ID"] = make_msgid(domain="jobcenter.digital")
     message["Content-Language"] = "de" if lang == "ls" else lang
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(mail.body)
     return message
 
 

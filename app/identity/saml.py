@@ -307,8 +307,15 @@ def _sp_config(settings: Settings, origin: str, idp_metadata: str | None) -> SPC
     return config
 
 
-def _cache() -> dict[str, Any]:
-    return current_app.extensions.setdefault("eid", {})
+#: without JCD_PUBLIC_ORIGIN the origin comes from the Host header: keep only a few
+MAX_CACHED = 16
+
+
+def _cache() -> dict[Any, Any]:
+    cache = current_app.extensions.setdefault("eid", {})
+    if len(cache) > MAX_CACHED:
+        cache.clear()
+    return cache
 
 
 async def sp_metadata(origin: str | None = None) -> str:
@@ -770,6 +777,7 @@ async def proof_for(db: AsyncEngine, account_id: str, binding: str) -> EidProof 
 
 async def record_rejection(reason: str, row: PendingRequest | None, detail: str = "") -> None:
     """Audit a refused eID result (who, which request, why)."""
+    log.info("eID result refused: %s (%s) %s", reason, row.id if row else "-", detail[:300])
     await audit.record(
         current_app.config["DB"],
         (row.account_id if row else None) or "-",
