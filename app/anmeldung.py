@@ -258,18 +258,14 @@ async def _mail_reset(account: account_repo.Account) -> None:
 # -- register -------------------------------------------------------------------------------
 
 
-async def _register_form(
-    email: str, errors: dict[str, str], status: int = 200
-) -> Response:
+async def _register_form(email: str, errors: dict[str, str], status: int = 200) -> Response:
     fields = {
         "email": _email_field(
             email,
             errors.get("email"),
             gettext("An diese Adresse schicken wir einen Link zur Bestätigung."),
         ),
-        "passwort": _password_field(
-            errors.get("passwort"), new=True, hint=_new_password_hint()
-        ),
+        "passwort": _password_field(errors.get("passwort"), new=True, hint=_new_password_hint()),
     }
     return await _page(
         "registrieren",

@@ -1,7 +1,7 @@
 /* jobcenter.digital: focus, announcements and busy state around htmx swaps
-   (docs/frontend.md, "app.js duties"), the service worker, the loaders of
-   js/drafts.js (offline drafts, docs/offline.md) and js/passkey.js (docs/identity.md),
-   and the idle-timeout warning with its "extend" button (WCAG 2.2.1). Only listens to DOM events, never
+   (docs/frontend.md, "app.js duties"), the service worker, and the loaders of
+   js/drafts.js (offline drafts, docs/offline.md), js/passkey.js and js/session.js
+   (docs/identity.md). Only listens to DOM events, never
    calls the htmx global: if htmx failed to load, nothing here runs or throws.
    No texts in here: messages come from data-msg-* attributes on #live. */
 (function () {
@@ -120,19 +120,25 @@
     if (window.indexedDB) window.indexedDB.deleteDatabase('jcd');
   }
 
-  function load() {
-    var body = doc.body;
-    if (loading || !storage() || !body.getAttribute('data-drafts')) return;
-    loading = true;
+  // Add the script named by body[data-<name>] (with its SRI hash) once.
+  function addScript(name, failed) {
+    var src = doc.body.getAttribute('data-' + name);
+    if (!src) return false;
     var script = doc.createElement('script');
-    script.src = body.getAttribute('data-drafts');
-    script.integrity = body.getAttribute('data-drafts-integrity') || '';
-    script.onerror = function () { // offline before it was ever loaded: say so at least
+    script.src = src;
+    script.integrity = doc.body.getAttribute('data-' + name + '-integrity') || '';
+    script.onerror = failed;
+    doc.head.appendChild(script);
+    return true;
+  }
+
+  function load() {
+    if (loading || !storage()) return;
+    loading = addScript('drafts', function () { // offline before it was ever loaded: say so
       loading = false;
       if (api.queue) announce(msg('offline'));
       api.queue = false;
-    };
-    doc.head.appendChild(script);
+    });
   }
 
   function drafts() { if (held()) load(); }
@@ -184,111 +190,20 @@
     });
   }
 
-  // ---- Passkeys (docs/identity.md) ----------------------------------------------------
-  // js/passkey.js only on pages that have a [data-passkey] form (step pages stay small).
-  var passkeyLoaded = false;
-  function passkeys() {
-    var body = doc.body;
-    var src = body.getAttribute('data-passkey-js');
-    if (passkeyLoaded || !src || !doc.querySelector('[data-passkey]')) return;
-    passkeyLoaded = true;
-    var script = doc.createElement('script');
-    script.src = src;
-    script.integrity = body.getAttribute('data-passkey-integrity') || '';
-    script.onerror = function () { passkeyLoaded = false; };
-    doc.head.appendChild(script);
+  // ---- Scripts only some pages need: js/passkey.js where a [data-passkey] form is
+  // (docs/identity.md), js/session.js (idle-timeout warning) when logged in. Step pages
+  // of visitors who are not logged in load neither (byte budget).
+  var lazyLoaded = {};
+  function lazy(name, wanted) {
+    if (lazyLoaded[name] || !wanted) return;
+    lazyLoaded[name] = addScript(name + '-js', function () { lazyLoaded[name] = false; });
   }
-  doc.addEventListener('htmx:afterSettle', passkeys);
-
-  // ---- Idle timeout (WCAG 2.2.1) -------------------------------------------------------
-  // Logged in, body[data-session-idle] holds the idle timeout in minutes. The server counts
-  // from the last request it noted (at most a minute old), so warn 3 minutes before the end
-  // by this page's clock: at least 2 minutes remain to press "Sitzung verlängern".
-  var WARN_BEFORE = 180000;
-  var idleTimers = [];
-  var beforeWarning = null;
-
-  function warningBox() {
-    var box = byId('session-warning');
-    return box && window.fetch && doc.body.getAttribute('data-session-idle') ? box : null;
+  function lazyScripts() {
+    lazy('passkey', doc.querySelector('[data-passkey]'));
+    lazy('session', doc.body.getAttribute('data-session-idle'));
   }
-
-  // Unhide the (empty) alert region first, then fill it, so it is announced.
-  function showWarning(box, name, control) {
-    box.textContent = '';
-    box.hidden = false;
-    window.requestAnimationFrame(function () {
-      var text = doc.createElement('p');
-      text.textContent = box.getAttribute('data-msg-' + name);
-      box.appendChild(text);
-      box.appendChild(control);
-      focusEl(box, true);
-    });
-  }
-
-  function hideWarning(box) {
-    var back = beforeWarning;
-    box.hidden = true;
-    box.textContent = '';
-    beforeWarning = null;
-    if (back && back !== doc.body && doc.contains(back)) back.focus({ preventScroll: false });
-  }
-
-  function warnIdle() {
-    var box = warningBox();
-    if (!box) return;
-    if (box.hidden) beforeWarning = doc.activeElement;
-    var button = doc.createElement('button');
-    button.type = 'button';
-    button.className = 'button button--primary';
-    button.textContent = box.getAttribute('data-msg-extend');
-    button.addEventListener('click', extendSession);
-    showWarning(box, 'warning', button);
-  }
-
-  function idleEnded() {
-    var box = warningBox();
-    if (!box) return;
-    if (box.hidden) beforeWarning = doc.activeElement;
-    var link = doc.createElement('a');
-    link.className = 'button button--primary';
-    link.href = '/anmelden?abgelaufen=1&weiter=' + encodeURIComponent(window.location.pathname);
-    link.textContent = box.getAttribute('data-msg-login');
-    showWarning(box, 'ended', link);
-  }
-
-  function scheduleIdle() {
-    var box = warningBox();
-    var minutes = parseInt(doc.body.getAttribute('data-session-idle'), 10);
-    idleTimers.forEach(window.clearTimeout);
-    idleTimers = [];
-    if (!box || !(minutes > 0)) return;
-    var ms = minutes * 60000;
-    idleTimers.push(window.setTimeout(warnIdle, Math.max(ms - WARN_BEFORE, 0)));
-    idleTimers.push(window.setTimeout(idleEnded, ms));
-  }
-
-  function extendSession() {
-    var box = warningBox();
-    if (!box) return;
-    window.fetch(box.getAttribute('data-url'), {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'X-CSRF-Token': box.getAttribute('data-csrf') }
-    }).then(function (answer) {
-      if (answer.status !== 204) { idleEnded(); return; }
-      hideWarning(box);
-      announce(box.getAttribute('data-msg-extended'));
-      scheduleIdle();
-    }).catch(function () { announce(msg('offline')); });
-  }
-
-  // Every request to the server extends the session too.
-  doc.addEventListener('htmx:afterRequest', function () {
-    var box = warningBox();
-    if (box && !box.hidden && box.querySelector('button')) hideWarning(box);
-    scheduleIdle();
-  });
+  doc.addEventListener('htmx:afterSettle', lazyScripts);
+  api.focusEl = focusEl;
 
   // Full page load: the server sets autofocus on the error summary; this is the fallback.
   // Do not take focus from anything the user has already focused.
@@ -298,8 +213,7 @@
     if (summary && (!active || active === doc.body)) focusEl(summary, false);
     if (doc.body.getAttribute('data-device-storage') === 'off') wipe();
     drafts();
-    passkeys();
-    scheduleIdle();
+    lazyScripts();
   }
 
   if (doc.readyState === 'loading') doc.addEventListener('DOMContentLoaded', loaded);
