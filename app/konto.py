@@ -18,6 +18,7 @@ from app.db import accounts as account_repo
 from app.db import audit
 from app.db import customers as customer_repo
 from app.eservice.views import FieldView, error_list
+from app.flows.definitions.common import LEISTUNGSART_LABELS
 from app.flows.fields import PATTERNS, REGISTRY, REQUIRED, ParseContext
 from app.flows.model import Field, Scope
 from app.i18n import N_
@@ -60,14 +61,6 @@ LEVEL_ALLOWS = [
         ),
     ),
 ]
-LEISTUNGSARTEN = {
-    "buergergeld": N_("Bürgergeld"),
-    "kdu": N_("Kosten der Unterkunft und Heizung"),
-    "but": N_("Bildung und Teilhabe"),
-    "sanktion": N_("Sanktion oder Leistungsminderung"),
-    "erstattung": N_("Erstattung oder Rückforderung"),
-    "sonstiges": N_("Sonstiges"),
-}
 
 ADDRESS_FIELDS = [
     Field("strasse", "text", N_("Straße und Hausnummer"), autocomplete="street-address"),
@@ -329,8 +322,8 @@ async def decisions() -> Response:
     items = [
         {
             "decision": d,
-            "leistungsart": gettext(LEISTUNGSARTEN[d.leistungsart])
-            if d.leistungsart in LEISTUNGSARTEN
+            "leistungsart": gettext(LEISTUNGSART_LABELS[d.leistungsart])
+            if d.leistungsart in LEISTUNGSART_LABELS
             else d.leistungsart,
             "pdf": f"/konto/bescheide/{d.id}.pdf",
         }

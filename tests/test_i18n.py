@@ -7,7 +7,7 @@ import string
 
 import pytest
 
-from app.i18n import load_variant
+from app.i18n import load_po, load_variant, po_files
 from app.i18n.extract import template_catalog
 
 TEMPLATE = template_catalog()
@@ -71,3 +71,15 @@ def test_leichte_sprache_rules() -> None:
             if ";" in line:
                 problems.append(("semicolon", line))
     assert not problems, "\n".join(f"{kind}: {line}" for kind, line in problems[:40])
+
+
+@pytest.mark.parametrize("code", ["ls", "en"])
+def test_each_message_lives_in_one_catalog_file(code: str) -> None:
+    """Area catalogs are merged: an id in two files would make one translation win by the
+    order of file names, and the two could drift apart."""
+    where: dict[str, list[str]] = {}
+    for path in po_files(code):
+        for msgid in load_po(path):
+            where.setdefault(msgid, []).append(path.name)
+    twice = {msgid: files for msgid, files in where.items() if len(files) > 1}
+    assert not twice, f"ids in more than one {code} catalog file: {twice}"

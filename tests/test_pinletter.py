@@ -22,7 +22,7 @@ from app.db import accounts as account_repo
 from app.db import audit, utcnow
 from app.db.tables import pin_letters, rate_events
 from app.identity.passwords import verify_password
-from app.identity.pinletter import ALPHABET, RATE_MAX, cli_main, format_code
+from app.identity.pinletter import ALPHABET, PIN_TRIES, cli_main, format_code
 from app.settings import Settings
 from conftest import Browser, assert_rejected, typed
 
@@ -268,7 +268,7 @@ async def test_tries_are_limited_per_account(app: Quart) -> None:
     account = await account_repo.by_email(app.config["DB"], "erika@example.org")
     assert account is not None
     async with app.config["DB"].begin() as conn:
-        for _ in range(RATE_MAX):
+        for _ in range(PIN_TRIES.limit):
             await conn.execute(
                 insert(rate_events).values(bucket="pin", key=account.id, at=utcnow())
             )

@@ -21,26 +21,24 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from quart import current_app, g, render_template
-from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import customers as customer_repo
 from app.db import utcnow
-from app.db.tables import rate_events
 from app.documents.pdf import html_to_tagged_pdf
 from app.i18n import VARIANTS
 from app.settings import Settings
 from app.web.language import gettext
 
+from . import ratelimit
 from .passwords import hash_password, verify_password
 
 #: no 0/O, 1/I/L: nothing to mix up when typing the code from paper
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 12
 VALID_DAYS = 30
-#: tries per account in RATE_WINDOW, over all letters (the letter itself allows five)
-RATE_MAX = 10
-RATE_WINDOW = timedelta(hours=1)
+#: tries per account, over all letters (the letter itself allows five)
+PIN_TRIES = ratelimit.Limit("pin", 10, timedelta(hours=1))
 BERLIN = ZoneInfo("Europe/Berlin")
 KUNDENNUMMER_RE = re.compile(r"^\d{3}[A-Z]\d{6}$")
 
@@ -126,34 +124,15 @@ async def issue_letter(
 # -- redeeming the code (/konto/pin) ------------------------------------------------------------
 
 
-async def _too_many(db: AsyncEngine, account_id: str) -> bool:
-    since = utcnow() - RATE_WINDOW
-    async with db.begin() as conn:
-        count = (
-            await conn.execute(
-                select(func.count())
-                .select_from(rate_events)
-                .where(
-                    rate_events.c.bucket == "pin",
-                    rate_events.c.key == account_id,
-                    rate_events.c.at > since,
-                )
-            )
-        ).scalar_one()
-        if count >= RATE_MAX:
-            return True
-        await conn.execute(insert(rate_events).values(bucket="pin", key=account_id, at=utcnow()))
-    return False
-
-
 async def redeem(db: AsyncEngine, account_id: str, kundennummer: str, code: str) -> Outcome:
     """Check a code typed by the account holder and link the Kundennummer on success.
 
     "No letter for this Kundennummer" and "wrong code" answer the same (no enumeration of
     customers); whether a letter expired is told only to whoever knows its code.
     """
-    if await _too_many(db, account_id):
+    if await ratelimit.blocked((PIN_TRIES, account_id)):
         return "too_many"
+    await ratelimit.hit(PIN_TRIES, account_id)
     letter = await customer_repo.current_letter(db, kundennummer)
     if letter is None:
         await verify_password(None, code)  # the same time as a real check

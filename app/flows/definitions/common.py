@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from app.flows.model import Field, Page
+from app.flows.model import Field, Option, Page
 from app.i18n import N_
 
 KUNDENNUMMER = Field(
@@ -60,3 +60,16 @@ def prefill_person(known: Mapping[str, Any]) -> dict[str, Any]:
     """The person page filled from the account (WCAG 3.3.7): the user only checks it."""
     wer = {key: known[key] for key in PERSON_FACTS if known.get(key)}
     return {"wer": wer} if wer else {}
+
+
+#: kinds of benefit a decision (Bescheid) is about: the account area lists them, the
+#: Widerspruch asks for one
+LEISTUNGSARTEN = [
+    Option("buergergeld", N_("Bürgergeld oder Grundsicherung")),
+    Option("kdu", N_("Kosten der Unterkunft und Heizung")),
+    Option("but", N_("Bildung und Teilhabe")),
+    Option("sanktion", N_("Sanktion oder Leistungsminderung")),
+    Option("erstattung", N_("Erstattung oder Rückforderung")),
+    Option("sonstiges", N_("Sonstiges")),
+]
+LEISTUNGSART_LABELS = {o.value: o.label for o in LEISTUNGSARTEN}

@@ -18,21 +18,12 @@ from app.flows.model import Field, Flow, Help, Option, Page, Panel, Scope, Secti
 from app.i18n import N_
 
 from . import frist as frist_rules
+from .common import LEISTUNGSART_LABELS, LEISTUNGSARTEN
 
 #: facts of the account stored into the draft at the start (never typed by the user,
 #: never changed by a form): Kundennummer, office, Land, the decisions to choose from
 KONTO = "_konto"
 OTHER = "anderer"
-
-LEISTUNGSARTEN = [
-    Option("buergergeld", N_("Bürgergeld oder Grundsicherung")),
-    Option("kdu", N_("Kosten der Unterkunft und Heizung")),
-    Option("but", N_("Bildung und Teilhabe")),
-    Option("sanktion", N_("Sanktion oder Leistungsminderung")),
-    Option("erstattung", N_("Erstattung oder Rückforderung")),
-    Option("sonstiges", N_("Sonstiges")),
-]
-LEISTUNGSART_LABELS = {o.value: o.label for o in LEISTUNGSARTEN}
 
 
 def konto(answers: Mapping[str, Any]) -> Mapping[str, Any]:
