@@ -88,7 +88,7 @@ def test_logged_out_states(page: Any, audit: Audit, lang: str) -> None:
 
     # a wrong password (an address nobody has: the same message, no account is blocked)
     page.goto("/anmelden")
-    idy.fill_login(page, f"niemand-{uuid.uuid4().hex[:8]}@example.org", "falsches-Passwort-1")
+    idy.fill_login(page, f"nn{uuid.uuid4().hex[:4]}@example.org", "falsches-Passwort-1")
     error_state(page, audit, "/anmelden", "Fehlerzustand (Passwort falsch)", idy.LOGIN_BUTTON)
     expect(page.locator("#f-passwort")).to_have_value("")
 
@@ -107,8 +107,8 @@ def test_logged_out_states(page: Any, audit: Audit, lang: str) -> None:
     audit.page(page, "/passwort-vergessen/gesendet", "gesendet")
 
     # links that no longer work, a broken request to the test IdP
-    visit(page, audit, "/registrieren/bestaetigen/ungueltig", "Link ungültig")
-    visit(page, audit, "/passwort-neu/ungueltig", "Link ungültig")
+    visit(page, audit, "/registrieren/bestaetigen/ungueltig", "Link ungültig", status=404)
+    visit(page, audit, "/passwort-neu/ungueltig", "Link ungültig", status=404)
     visit(page, audit, "/test-idp/sso", "Anfrage ungültig", status=400)
     visit(page, audit, "/eid/abgebrochen?weiter=/konto", h1=CANCELLED_H1)
     audit.assert_clean()
@@ -285,10 +285,10 @@ def _step_error(page: Any, audit: Audit, index: int, route: str, title: str) -> 
     step = W.steps[index]
     label = f"Schritt {index + 1}: "
     submit = j.submit_selector(step)
-    if index == 0:  # prefilled from the account: emptied
-        for name in idy.PERSON_FIELDS:
-            page.locator(f"#f-{name}").fill("")
-        label += EMPTY
+    kept = page.locator("#f-plz").input_value() if index == 0 else ""
+    if index == 0:  # prefilled from the account: a wrong postcode (typed input is kept)
+        page.locator("#f-plz").fill("12")
+        label += INVALID
     elif step.key == "dokumente/anlagen":  # an HTML file that claims to be a PDF
         page.locator("#f-anlage_1").set_input_files(NOT_A_PDF)
         label += "Fehlerzustand (Datei kein PDF)"
@@ -301,9 +301,8 @@ def _step_error(page: Any, audit: Audit, index: int, route: str, title: str) -> 
         label += EMPTY
     error_state(page, audit, route, label, submit, h1=title)
     j.wait_for_step(page, W, step)
-    if index == 0:  # the account's values again
-        page.reload()
-        j.wait_for_step(page, W, step)
+    if index == 0:
+        page.locator("#f-plz").fill(kept)
     if step.key == "dokumente/anlagen":
         page.locator("#f-anlage_1").set_input_files([])
 

@@ -261,7 +261,7 @@ WIDERSPRUCH = j.Journey(
     service_title="Widerspruch einlegen",
     reference_prefix="WS",
     steps=(
-        # prefilled from the account (PERSON_FIELDS): nothing to type
+        # prefilled from the account: nothing to type
         j.Step("angaben/person/person", "Ihre Angaben"),
         j.Step("angaben/bescheid/bescheid", "Gegen welchen Bescheid legen Sie Widerspruch ein?"),
         j.Step(
@@ -280,7 +280,6 @@ WIDERSPRUCH = j.Journey(
         j.Step("_pruefen", j.REVIEW_TITLE, (), kind="review"),
     ),
 )
-PERSON_FIELDS = ("vorname", "nachname", "strasse", "plz", "ort")
 
 
 def decision_radio(page: Any) -> j.Radio:

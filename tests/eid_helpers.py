@@ -19,17 +19,8 @@ from sqlalchemy import select
 from app.db import accounts as account_repo
 from app.db.tables import audit_log, eid_proofs, saml_requests, sessions
 from tests.conftest import Browser
-from tests.identity_helpers import make_account, sign_in
+from tests.identity_helpers import ERIKA, make_account, sign_in
 
-ERIKA = {
-    "vorname": "Erika",
-    "nachname": "Mustermann",
-    "geburtsdatum": "1964-08-12",
-    "strasse": "Heidestraße 17",
-    "plz": "51147",
-    "ort": "Köln",
-}
-LEON = {"vorname": "Leon", "nachname": "Beispiel", "geburtsdatum": "1990-01-31"}
 ORIGIN = "http://localhost"
 ACS = f"{ORIGIN}/eid/saml/acs"
 

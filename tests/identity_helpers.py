@@ -21,6 +21,23 @@ from app.db.tables import sessions
 from app.identity.passwords import hash_password
 
 PASSWORD = "Richtig-Langes-Passwort-2026"
+#: the account holders of the demo data and the test IdP's persons (docs/identity.md)
+ERIKA = {
+    "vorname": "Erika",
+    "nachname": "Mustermann",
+    "geburtsdatum": "1964-08-12",
+    "strasse": "Heidestraße 17",
+    "plz": "51147",
+    "ort": "Köln",
+}
+LEON = {
+    "vorname": "Leon",
+    "nachname": "Beispiel",
+    "geburtsdatum": "1990-01-31",
+    "strasse": "Müllerstraße 5",
+    "plz": "13353",
+    "ort": "Berlin",
+}
 
 
 async def make_account(

@@ -10,23 +10,9 @@ from sqlalchemy import select
 from app.db import customers as customer_repo
 from app.db.tables import pin_letters
 from app.identity.pinletter import issue_letter
+from tests.identity_helpers import ERIKA, LEON
 
-ERIKA = {
-    "vorname": "Erika",
-    "nachname": "Mustermann",
-    "geburtsdatum": "1964-08-12",
-    "strasse": "Heidestraße 17",
-    "plz": "51147",
-    "ort": "Köln",
-}
-LEON = {
-    "vorname": "Leon",
-    "nachname": "Beispiel",
-    "geburtsdatum": "1990-01-31",
-    "strasse": "Müllerstraße 5",
-    "plz": "13353",
-    "ort": "Berlin",
-}
+__all__ = ["ERIKA", "LEON", "add_customer", "add_decision", "letter_for", "letters"]
 
 
 async def add_customer(

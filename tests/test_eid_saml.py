@@ -22,7 +22,6 @@ from app.web.sessions import Session
 from tests.conftest import main, title
 from tests.eid_helpers import (
     ACS,
-    LEON,
     audit_actions,
     erika,
     form_inputs,
@@ -37,7 +36,7 @@ from tests.eid_helpers import (
     session_cookie,
     session_data,
 )
-from tests.identity_helpers import make_account, sign_in
+from tests.identity_helpers import LEON, make_account, sign_in
 
 ERIKA_HASH = hashlib.sha256(b"bpk2-test-erika-mustermann").hexdigest()
 ERIKA_PROFILE = {"vorname": "Erika", "nachname": "Mustermann", "geburtsdatum": "1964-08-12"}

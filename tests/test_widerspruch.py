@@ -38,21 +38,13 @@ from tests.conftest import (
     typed,
 )
 from tests.eid_helpers import idp_answer
-from tests.identity_helpers import make_account, sign_in
+from tests.identity_helpers import ERIKA, make_account, sign_in
 from tests.test_documents_pdf import _extract_text
 from tests.webauthn_authenticator import ORIGIN, RP_ID, SoftAuthenticator
 
 RP = pk.RelyingParty(id=RP_ID, name="Jobcenter digital", origin=ORIGIN)
 
 KUNDENNUMMER = "022D267673"
-ERIKA = {
-    "vorname": "Erika",
-    "nachname": "Mustermann",
-    "geburtsdatum": "1964-08-12",
-    "strasse": "Heidestraße 17",
-    "plz": "51147",
-    "ort": "Köln",
-}
 
 
 def format_day(value: date | str) -> str:
