@@ -345,7 +345,7 @@ def test_objection_pages(
 
     # refused: another person's eID
     _eid_round(page, "person")
-    page.wait_for_url(re.compile(r"/eid/(saml/acs|abgelehnt)"))
+    page.wait_for_url(re.compile(r"/eid/(saml/acs|abgelehnt|fertig/)"))
     page.wait_for_function("() => document.readyState === 'complete'")
     audit.page(page, "/eid/abgelehnt", "andere Person", german_h1=REFUSED_H1)
     page.locator("main a[href*='/identitaet']").first.click()
