@@ -145,7 +145,7 @@ def fresh_account(browser: Any, base_url: str) -> Iterator[dict[str, str]]:
         page.locator("#f-email").fill(email)
         page.locator("main form[method=post] button[type=submit]").first.click()
         page.wait_for_url(re.compile(r"/passwort-vergessen/gesendet"))
-        idy.open_mail(page, email)
+        idy.open_mail(page, email, count=2)  # after the confirmation mail
         reset = page.locator("main .mail-text a[href*='/passwort-neu/']").first.get_attribute(
             "href"
         )
@@ -278,6 +278,8 @@ def test_account_pages(
 # -- the Online-Widerspruch: every step with its error state, the eID, the receipt -----------
 
 W = idy.WIDERSPRUCH
+OTHER = "anderer"
+OTHER_TITLE = "Angaben zum Bescheid"
 
 
 def _step_error(page: Any, audit: Audit, index: int, route: str, title: str) -> None:
@@ -315,11 +317,34 @@ def _eid_round(page: Any, fault: str) -> None:
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=_ids)
 @pytest.mark.parametrize("lang", list(VARIANTS))
 def test_objection_pages(
-    new_context: Any, audit: Audit, lang: str, a11y_account: tuple[str, str]
+    new_context: Any, base_url: str, audit: Audit, lang: str, a11y_account: tuple[str, str]
 ) -> None:
     audit.group = 630
-    page = new_context().new_page()
-    idy.log_in(page, a11y_account, lang=lang)
+    with idy.passkeys_removed_afterwards(new_context, base_url, a11y_account):
+        _objection_pages(new_context, base_url, audit, lang, a11y_account)
+    audit.assert_clean()
+
+
+def _other_decision(page: Any, audit: Audit) -> None:
+    """The branch "Ein anderer Bescheid": its page and error state, then back."""
+    page.locator(f"input[name=bescheid][value={OTHER}]").check()
+    page.locator(j.submit_selector(W.steps[idy.DECISION_STEP])).click()
+    j.wait_for_path(page, r"^/widerspruch/[^/]+/angaben/bescheid/anderer$")
+    route = "/widerspruch/…/angaben/bescheid/anderer"
+    audit.page(page, route, "anderer Bescheid", german_h1=OTHER_TITLE)
+    submit = "main form.form button[type=submit].button--primary"
+    error_state(page, audit, route, f"anderer Bescheid: {EMPTY}", submit, h1=OTHER_TITLE)
+    page.locator("main a.back-link").click()
+    j.wait_for_step(page, W, W.steps[idy.DECISION_STEP])
+
+
+def _objection_pages(
+    new_context: Any, base_url: str, audit: Audit, lang: str, account: tuple[str, str]
+) -> None:
+    context = new_context(base_url=idy.localhost_url(base_url))
+    page = context.new_page()
+    authenticator = idy.Authenticator.attach(context, page)
+    idy.log_in(page, account, authenticator=authenticator, lang=lang)
     visit(page, audit, "/widerspruch", h1=W.service_title)
     page.locator(j.start_selector(W)).click()
     for index, step in enumerate(W.steps):
@@ -327,6 +352,8 @@ def test_objection_pages(
         route = f"/widerspruch/…/{step.key}"
         audit.page(page, route, f"Schritt {index + 1}", german_h1=step.title)
         _step_error(page, audit, index, route, step.title)
+        if index == idy.DECISION_STEP:
+            _other_decision(page, audit)
         j.fill(page, idy.fills_of(page, index))
         j.submit(page, step)
     j.wait_for_path(page, idy.IDENTITY_PATH)
@@ -360,10 +387,25 @@ def test_objection_pages(
     page.locator("main form[data-saml-post] button[type=submit]").click()
     j.wait_for_path(page, idy.IDENTITY_PATH)
     expect(page.locator("main .notice--success")).to_be_visible()
+
+    identity_url = page.url
     audit.page(page, identity, "nach dem Online-Ausweis", german_h1=idy.IDENTITY_TITLE)
 
-    # sent (this account has no passkey here): the receipt
+    # with a passkey: the confirmation, the device refusing, then confirmed and sent
+    if not authenticator.credentials():
+        idy.add_passkey(page, authenticator, account[0], "Prüfgerät")
+    page.goto(identity_url)
+    audit.page(page, identity, "mit Passkey", german_h1=idy.IDENTITY_TITLE)
+    authenticator.set_user_verified(False)
+    page.locator(idy.SEND_BUTTON).click()
+    message = page.locator(f"{idy.SEND_FORM} {idy.CONFIRM_MESSAGE}")
+    try:
+        expect(message).to_be_visible()
+        expect(message).to_be_focused()
+        audit.page(page, identity, "Passkey: Gerät nicht entsperrt", german_h1=idy.IDENTITY_TITLE)
+    except AssertionError as error:
+        audit.fail(identity, "Passkey: Gerät nicht entsperrt", "message", str(error), page)
+    authenticator.set_user_verified(True)
     page.locator(idy.SEND_BUTTON).click()
     j.wait_for_path(page, W.receipt_url_regex)
     audit.page(page, "/widerspruch/eingang/…", "Eingangsbestätigung", german_h1=W.receipt_title)
-    audit.assert_clean()

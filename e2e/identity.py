@@ -228,7 +228,16 @@ def register_account(page: Any, password: str = FRESH_PASSWORD) -> str:
     return email
 
 
-def open_mail(page: Any, email: str) -> None:
+#: the mail catcher stores a mail a moment after the page said "sent": ask until it is there
+MAIL_ARRIVED_JS = """async ([email, count]) => {
+  const answer = await fetch('/dev/mail', {credentials: 'same-origin'});
+  return (await answer.text()).split(email).length - 1 >= count;
+}"""
+
+
+def open_mail(page: Any, email: str, count: int = 1) -> None:
+    """Open the newest mail to ``email`` at /dev/mail, once ``count`` mails went there."""
+    page.wait_for_function(MAIL_ARRIVED_JS, arg=[email, count], polling=250)
     page.goto("/dev/mail")
     page.locator("main li").filter(has_text=email).locator("a").first.click()
     page.wait_for_url(re.compile(r"/dev/mail/."))
