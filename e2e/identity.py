@@ -288,6 +288,7 @@ WIDERSPRUCH = j.Journey(
         ),
         j.Step("_pruefen", j.REVIEW_TITLE, (), kind="review"),
     ),
+    receipt_title="Ihr Widerspruch ist angekommen",
 )
 
 

@@ -25,7 +25,7 @@ from e2e import identity as idy
 from e2e import journeys as j
 
 PHONE = (320, 640)
-RECEIPT_TITLE = "Ihre Mitteilung ist angekommen"
+RECEIPT_TITLE = idy.WIDERSPRUCH.receipt_title
 CONFIRM_BUTTON_TEXT = "Mit Passkey bestätigen und absenden"
 NOT_VERIFIED = "Bitte entsperren Sie Ihr Gerät mit PIN, Fingerabdruck oder Gesicht"
 

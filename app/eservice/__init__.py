@@ -417,7 +417,7 @@ def blueprint_for(flow: Flow, *, before_submit: BeforeSubmit | None = None) -> B
         response = await render(
             "pages/shell.html",
             "partials/eservice/receipt.html",
-            page_title=gettext(N_("Ihre Mitteilung ist angekommen")),
+            page_title=gettext(flow.receipt_title),
             flow=flow,
             submission=submission,
             pdf_url=f"{base}/eingang/{submission.id}/quittung.pdf",

@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.i18n import N_
+
 from .conditions import Condition
 
 
@@ -120,6 +122,8 @@ class Flow:
     index_key: Callable[[Mapping[str, Any]], str | None] | None = None
     intro_points: Sequence[str] = ()
     help: Help | None = None
+    #: heading of the receipt page
+    receipt_title: str = N_("Ihre Mitteilung ist angekommen")
     #: security level needed to start and continue (SECURITY.md), e.g. "pin_brief"
     min_level: str | None = None
     #: first answers from what the account knows (WCAG 3.3.7): known facts → answers

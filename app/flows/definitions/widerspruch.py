@@ -174,6 +174,7 @@ FLOW = Flow(
         "online Widerspruch ein."
     ),
     reference_prefix="WS",
+    receipt_title=N_("Ihr Widerspruch ist angekommen"),
     min_level="pin_brief",
     intro_points=[
         N_("Sie wählen den Bescheid aus, gegen den Sie Widerspruch einlegen."),
