@@ -253,7 +253,8 @@ def _progress(draft: draft_repo.Draft) -> tuple[list[views.SectionProgress], int
     ]
     sections.append(views.SectionProgress(gettext(N_("Daten überprüfen")), "done"))
     sections.extend(views.SectionProgress(gettext(t), "current") for t in FLOW.after_review)
-    return sections, len(engine.steps(FLOW, draft.answers)) + len(FLOW.after_review)
+    pages = len(engine.steps(FLOW, draft.answers))
+    return sections, views.step_count(FLOW, sections, pages + len(FLOW.after_review), pages)[1]
 
 
 async def _page(

@@ -190,6 +190,7 @@ async def test_steps_one_to_three_with_errors_prefill_and_the_whole_declaration(
 
     # 1b: the customer's decisions to choose from, newest first, and "another one"
     assert b.path.endswith("/angaben/bescheid/bescheid")
+    assert "Schritt 1 von 4" in b.text()  # still step 1: personal data has several pages
     assert radio_values(b.html, "bescheid") == [
         decisions["neu"],
         decisions["ohne"],
@@ -234,6 +235,7 @@ async def test_steps_one_to_three_with_errors_prefill_and_the_whole_declaration(
     assert "Neue Straße 3" in page and KUNDENNUMMER in page and "Jobcenter Köln" in page
     assert f"Sie können bis zum {format_day(expected.deadline)} Widerspruch einlegen." in page
     assert "Identität bestätigen" in page  # the step still to come, in the progress
+    assert "Schritt 3 von 4" in page  # the four steps of the objection, not its pages
     assert "Weiter zur Bestätigung der Identität" in page
     await b.submit(data={}, expect=422)
     assert b.title.startswith("Fehler:")
@@ -245,6 +247,7 @@ async def test_steps_one_to_three_with_errors_prefill_and_the_whole_declaration(
         "Identität bestätigen"
     )
     assert "Mit Online-Ausweis bestätigen" in b.text()
+    assert "Schritt 4 von 4" in b.text()
     assert f'action="/widerspruch/{draft_id}/identitaet/eid"' in b.html
     assert "Widerspruch jetzt absenden" not in b.text()  # not before the eID proof
     assert b.response is not None and b.response.headers["Cache-Control"] == "no-store"

@@ -170,13 +170,14 @@ def blueprint_for(flow: Flow, *, before_submit: BeforeSubmit | None = None) -> B
             "draft": draft,
             "step": step,
             "issues": issues,
-            "number": index + 1,
-            "total": len(sequence) + len(flow.after_review),
             "sections": views.progress(flow, sequence, index, seen),
             "action": step_url(draft.id, step.key, review_mode),
             "back": step_url(draft.id, sequence[index - 1].key) if index else base,
             "review_mode": review_mode,
         }
+        ctx["number"], ctx["total"] = views.step_count(
+            flow, ctx["sections"], index + 1, len(sequence)
+        )
         if step.kind == "page":
             assert step.page is not None
             fields = views.field_views(step, raw, issues, values)

@@ -165,6 +165,16 @@ def progress(
     return out
 
 
+def step_count(
+    flow: Flow, sections: list[SectionProgress], number: int, pages: int
+) -> tuple[int, int]:
+    """(n, m) of "Schritt n von m": pages, or sections where the flow counts those."""
+    if flow.steps_are_sections:
+        current = [n for n, s in enumerate(sections, start=1) if s.state == "current"]
+        return (current[0] if current else len(sections)), len(sections)
+    return number, pages + len(flow.after_review)
+
+
 def help_view(help_def: Any) -> dict[str, Any] | None:
     if help_def is None:
         return None

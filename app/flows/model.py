@@ -141,6 +141,9 @@ class Flow:
     submit_label: str | None = None
     #: titles of steps that follow the review outside the engine (shown in the progress)
     after_review: Sequence[str] = ()
+    #: "Schritt n von m" counts the sections of the progress list, not the pages (for a
+    #: service that the law or the paper form describes in a fixed number of steps)
+    steps_are_sections: bool = False
 
 
 class Scope:

@@ -175,6 +175,7 @@ FLOW = Flow(
     ),
     reference_prefix="WS",
     receipt_title=N_("Ihr Widerspruch ist angekommen"),
+    steps_are_sections=True,  # the four steps of the objection: data, documents, review, eID
     min_level="pin_brief",
     intro_points=[
         N_("Sie wählen den Bescheid aus, gegen den Sie Widerspruch einlegen."),
