@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from quart import Blueprint, Response, abort, current_app, request
+from quart import Blueprint, Response, abort, current_app, g, request
 
 from app.db import accounts as account_repo
 from app.db import audit
@@ -176,6 +176,8 @@ async def _konto_page(
     raw: dict[str, str],
     errors: dict[str, str],
     status: int = 200,
+    *,
+    pending: bool = False,
 ) -> Response:
     customer = await customer_repo.get(_db(), account.kundennummer)
     fields = {f.id: _view(f, raw.get(f.id, ""), errors.get(f.id)) for f in ADDRESS_FIELDS}
@@ -195,9 +197,17 @@ async def _konto_page(
             fields=fields,
             errors=error_list(list(fields.values()), []),
             saved=request.args.get("gespeichert") == "1" and status == 200,
+            pending=pending,
             idle_minutes=settings.session_idle_minutes,
         )
     )
+
+
+#: SECURITY.md: a change of address needs an eID proof (substanziell); the phone does not
+ADDRESS_LEVEL = "eid_substanziell"
+ADDRESS_KEYS = ("strasse", "plz", "ort")
+#: session key: a new address typed before the eID proof, so nothing typed is lost
+PENDING_ADDRESS = "konto_neue_adresse"
 
 
 @blueprint.get("/konto")
@@ -205,13 +215,18 @@ async def index() -> Response:
     if (redirect := require_level("basis")) is not None:
         return redirect
     account = await _account()
-    raw = {f.id: str(account.profile.get(f.id) or "") for f in ADDRESS_FIELDS}
-    return await _konto_page(account, raw, {})
+    pending = g.session.get(PENDING_ADDRESS)
+    raw = pending or {f.id: str(account.profile.get(f.id) or "") for f in ADDRESS_FIELDS}
+    return await _konto_page(account, raw, {}, pending=bool(pending))
 
 
 @blueprint.post("/konto")
 async def change_contact() -> Response:
-    """Change address and phone of the account (not a change notice to the Jobcenter)."""
+    """Change address and phone of the account (not a change notice to the Jobcenter).
+
+    A new address needs an eID proof at level substanziell in this session (SECURITY.md):
+    without it the typed address waits in the session while the user proves it.
+    """
     if (redirect := require_level("basis")) is not None:
         return redirect
     account = await _account()
@@ -220,6 +235,12 @@ async def change_contact() -> Response:
     values, errors = _parse(ADDRESS_FIELDS, form)
     if errors:
         return await _konto_page(account, raw, errors, status=422)
+    moves = any((values.get(k) or "") != (account.profile.get(k) or "") for k in ADDRESS_KEYS)
+    if moves and not has_level(ADDRESS_LEVEL):
+        g.session[PENDING_ADDRESS] = raw  # shown again after the eID proof
+        return see_other(f"/konto/stufe?stufe={ADDRESS_LEVEL}&weiter=/konto")
+    if PENDING_ADDRESS in g.session:
+        g.session.pop(PENDING_ADDRESS)
     profile = {**account.profile, **values}
     if not values.get("telefon"):
         profile.pop("telefon", None)

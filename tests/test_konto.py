@@ -21,6 +21,7 @@ from conftest import (
     start_flow,
     typed,
 )
+from tests.eid_helpers import full_journey
 
 PROFILE = {**ERIKA, "telefon": "0151 23456789"}
 HOUSEHOLD = [
@@ -132,9 +133,20 @@ async def test_change_address_and_phone(app: Quart, visitor: Browser) -> None:
     unchanged = await account_repo.get(app.config["DB"], account.id)
     assert unchanged is not None and unchanged.profile["strasse"] == "Heidestraße 17"
 
-    await visitor.submit(
-        "/konto", {"strasse": "Neue Straße 1", "plz": "50667", "ort": "Köln", "telefon": ""}
-    )
+    # a new address needs the online ID (SECURITY.md): what was typed waits meanwhile
+    new_address = {"strasse": "Neue Straße 1", "plz": "50667", "ort": "Köln", "telefon": ""}
+    response = await visitor.submit("/konto", new_address, follow=False)
+    assert response.headers["Location"] == "/konto/stufe?stufe=eid_substanziell&weiter=/konto"
+    waiting = await account_repo.get(app.config["DB"], account.id)
+    assert waiting is not None and waiting.profile["strasse"] == "Heidestraße 17"
+    await visitor.get("/konto")
+    assert typed(visitor.html, "strasse") == "Neue Straße 1"
+    assert "Ihre neue Adresse ist noch nicht gespeichert." in visitor.text()
+    finish = await full_journey(app, visitor, stufe="eid_substanziell", weiter="/konto")
+    await visitor.get(finish, expect=303)
+    await visitor.get("/konto")
+    assert typed(visitor.html, "strasse") == "Neue Straße 1"  # still there after the eID
+    await visitor.submit("/konto", new_address)
     assert visitor.url == "/konto?gespeichert=1"
     assert "Ihre Angaben wurden gespeichert." in visitor.text()
     assert "Neue Straße 1, 50667 Köln" in visitor.text()
@@ -144,6 +156,18 @@ async def test_change_address_and_phone(app: Quart, visitor: Browser) -> None:
     assert changed.profile["vorname"] == "Erika"  # only address and phone change here
     actions = [e.action for e in await audit.entries(app.config["DB"], account.id)]
     assert "profile" in actions
+    assert "Ihre neue Adresse ist noch nicht gespeichert." not in visitor.text()
+
+
+async def test_a_new_phone_number_needs_no_online_id(app: Quart, visitor: Browser) -> None:
+    account = await erika(app, visitor)
+    await visitor.get("/konto")
+    await visitor.submit(
+        data={**{k: PROFILE[k] for k in ("strasse", "plz", "ort")}, "telefon": "0221 123456"}
+    )
+    assert visitor.url == "/konto?gespeichert=1"
+    changed = await account_repo.get(app.config["DB"], account.id)
+    assert changed is not None and changed.profile["telefon"] == "0221 123456"
 
 
 # -- /konto/bescheide -------------------------------------------------------------------------
