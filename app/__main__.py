@@ -133,13 +133,18 @@ async def _migrate(settings: Settings) -> int:
 async def _purge(settings: Settings) -> int:
     from .db import drafts
     from .identity.ratelimit import purge as purge_rate_events
+    from .identity.saml import purge as purge_saml_requests
     from .web.sessions import purge_expired
 
     engine = db.create_engine(settings.db_url)
     removed = await drafts.purge_expired(engine), await purge_expired(engine)
     events = await purge_rate_events(engine)
+    requests = await purge_saml_requests(engine)
     await engine.dispose()
-    print(f"removed {removed[0]} drafts, {removed[1]} sessions, {events} rate-limit events")
+    print(
+        f"removed {removed[0]} drafts, {removed[1]} sessions, {events} rate-limit events, "
+        f"{requests} unanswered eID requests"
+    )
     return 0
 
 

@@ -20,7 +20,7 @@ from app.db import accounts as account_repo
 from app.db import audit, utcnow
 from app.eservice.views import FieldView
 from app.i18n import N_
-from app.identity import account_id, current_account, log_in, require_level, totp
+from app.identity import account_id, current_account, log_in, ratelimit, require_level, totp
 from app.identity import passkeys as pk
 from app.web.csrf import csrf_token
 from app.web.language import gettext
@@ -488,8 +488,17 @@ async def passkey_login() -> Response:
     return await _login_page(same_site_path(request.args.get("weiter")))
 
 
+#: passwordless login options need no account: each call stores a challenge, so bound them
+#: per client address
+LOGIN_OPTIONS = ratelimit.Limit("passkey-options", 30, timedelta(minutes=15))
+
+
 @blueprint.post("/anmelden/passkey/optionen")
 async def login_options() -> Response:
+    client = ratelimit.key(request.remote_addr or "-")
+    if await ratelimit.blocked((LOGIN_OPTIONS, client)):
+        return _json('{"error": "too_many"}', status=429)
+    await ratelimit.hit(LOGIN_OPTIONS, client)
     challenge_id, options = await pk.authentication_options(
         _db(), pk.relying_party(), _session_key(), purpose="login"
     )

@@ -11,7 +11,7 @@ import zlib
 from datetime import timedelta
 
 import pytest
-from quart import g
+from quart import Quart, g
 from sqlalchemy import insert, update
 
 from app.db import accounts as account_repo
@@ -596,3 +596,22 @@ async def test_acs_is_reachable_cross_site_without_token(app, visitor):
     status, target, _ = await post_to_acs(app, answer)
     assert status == 303 and target.startswith("/eid/fertig/")
     assert account.id
+
+
+async def test_purge_drops_only_unanswered_expired_requests(app: Quart) -> None:
+    db = app.config["DB"]
+    past = utcnow() - timedelta(hours=1)
+    common = {"purpose": "level", "level": "eid_hoch", "return_to": "/konto"}
+    async with db.begin() as conn:
+        for request_id, used in (("unanswered", None), ("answered", past)):
+            await conn.execute(
+                insert(saml_requests).values(
+                    id=request_id,
+                    created_at=past,
+                    expires_at=past,
+                    used_at=used,
+                    **common,
+                )
+            )
+    assert await saml.purge(db) == 1
+    assert [r.id for r in await requests(app)] == ["answered"]

@@ -295,6 +295,20 @@ async def test_log_in_with_a_passkey(app: Quart, visitor: Browser) -> None:
     assert row.sign_count == 1 and row.last_used_at is not None
 
 
+async def test_login_options_are_rate_limited_per_client(app: Quart, visitor: Browser) -> None:
+    """Anyone may ask for login options, and each stores a challenge: not without bound."""
+    from app.db.tables import webauthn_challenges
+    from app.sicherheit import LOGIN_OPTIONS
+
+    await visitor.get("/anmelden/passkey")
+    for _ in range(LOGIN_OPTIONS.limit):
+        await options(visitor, "/anmelden/passkey/optionen")
+    await options(visitor, "/anmelden/passkey/optionen", expect=429)
+    async with app.config["DB"].connect() as conn:
+        stored_rows = (await conn.execute(select(webauthn_challenges))).all()
+    assert len(stored_rows) == LOGIN_OPTIONS.limit
+
+
 async def test_login_goes_nowhere_outside_the_site(app: Quart, visitor: Browser) -> None:
     _account, device = await enrolled(app)
     await visitor.get("/anmelden/passkey")

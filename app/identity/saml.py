@@ -58,7 +58,7 @@ from saml2.samlp import RequestedAuthnContext
 from saml2.sigver import SIG_RSA_SHA256, SIG_RSA_SHA384, SIG_RSA_SHA512, SigverError
 from saml2.validate import ResponseLifetimeExceed, ToEarly
 from saml2.xmldsig import DIGEST_SHA256
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -786,3 +786,15 @@ async def record_rejection(reason: str, row: PendingRequest | None, detail: str 
         reason=reason,
         detail=detail[:300],
     )
+
+
+async def purge(engine: AsyncEngine) -> int:
+    """Delete requests that expired unanswered (``python -m app purge``); answered ones stay
+    with their proof, which a submission may name."""
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            delete(saml_requests).where(
+                saml_requests.c.expires_at < utcnow(), saml_requests.c.used_at.is_(None)
+            )
+        )
+    return result.rowcount or 0
