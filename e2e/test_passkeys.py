@@ -152,3 +152,60 @@ def test_passkey_journey(new_context: Callable[..., Any], base_url: str, helpers
     expect(summary).to_be_focused()
     expect(page).to_have_title(re.compile(r"^Fehler:"))
     expect(page.get_by_role("banner").get_by_role("link", name="Anmelden")).to_be_visible()
+
+
+def test_a_passkey_button_pressed_before_the_script_arrived_still_works(
+    new_context: Callable[..., Any], base_url: str
+) -> None:
+    """On a slow network the user may press "Mit Passkey anmelden" before js/passkey.js is
+    there: app.js holds the form back and passkey.js takes it over when it arrives. If it
+    never arrives, the form goes to the server, which explains what is missing."""
+    context = new_context(base_url=_localhost(base_url))
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    email = f"slow-{uuid.uuid4().hex[:12]}@example.org"
+    _register(page, email)
+    _password_login(page, email)
+    expect(page).to_have_url(re.compile(r"/konto$"))
+    page.goto("/konto/sicherheit")
+    page.get_by_label("Name des Passkeys").fill("Langsames Netz")
+    page.get_by_role("button", name="Passkey hinzufügen").click()
+    expect(page.get_by_text("Ihr Passkey ist gespeichert.")).to_be_visible()
+    _log_out(page)
+
+    # the script is held back until after the click
+    held: list[Any] = []
+    context.route(re.compile(r"/static/js/passkey\.[^/]*js$"), lambda route: held.append(route))
+    page.goto("/anmelden/passkey", wait_until="domcontentloaded")  # load waits for the script
+    page.get_by_role("main").get_by_role("button", name="Mit Passkey anmelden").click()
+    page.wait_for_function("() => window.jcd && !!window.jcd.passkeyForm")
+    expect(page).to_have_url(re.compile(r"/anmelden/passkey$"))  # nothing sent yet
+    assert held, "passkey.js was not requested"
+    for route in held:
+        route.continue_()
+    expect(page).to_have_url(re.compile(r"/konto$"))
+    expect(page.get_by_role("banner").get_by_role("button", name="Abmelden")).to_be_visible()
+
+    # the script cannot be loaded at all: the server says what is missing
+    _log_out(page)
+    context.unroute(re.compile(r"/static/js/passkey\.[^/]*js$"))
+    context.route(re.compile(r"/static/js/passkey\.[^/]*js$"), lambda route: route.abort())
+    page.goto("/anmelden/passkey")
+    page.get_by_role("main").get_by_role("button", name="Mit Passkey anmelden").click()
+    summary = page.locator(".error-summary")
+    expect(summary).to_contain_text("Für Passkeys muss JavaScript eingeschaltet sein.")
+    expect(page).to_have_title(re.compile(r"^Fehler:"))

@@ -1,9 +1,7 @@
 /* jobcenter.digital: focus, announcements and busy state around htmx swaps
-   (docs/frontend.md, "app.js duties"), the service worker, and the loaders of
-   js/drafts.js (offline drafts, docs/offline.md), js/passkey.js and js/session.js
-   (docs/identity.md). Only listens to DOM events, never
-   calls the htmx global: if htmx failed to load, nothing here runs or throws.
-   No texts in here: messages come from data-msg-* attributes on #live. */
+   (docs/frontend.md), the service worker, the loaders of drafts.js, passkey.js and
+   session.js. Only listens to DOM events, never calls the htmx global. No texts in
+   here: messages come from data-msg-* attributes. */
 (function () {
   'use strict';
 
@@ -120,7 +118,7 @@
     if (window.indexedDB) window.indexedDB.deleteDatabase('jcd');
   }
 
-  // Add the script named by body[data-<name>] (with its SRI hash) once.
+  // Add the script of body[data-<name>] with its SRI hash.
   function addScript(name, failed) {
     var src = doc.body.getAttribute('data-' + name);
     if (!src) return false;
@@ -190,14 +188,27 @@
     });
   }
 
-  // ---- Scripts only some pages need: js/passkey.js where a [data-passkey] form is
-  // (docs/identity.md), js/session.js (idle-timeout warning) when logged in. Step pages
-  // of visitors who are not logged in load neither (byte budget).
+  // ---- passkey.js where a [data-passkey] form is, session.js (idle warning) when logged
+  // in (docs/identity.md).
   var lazyLoaded = {};
   function lazy(name, wanted) {
     if (lazyLoaded[name] || !wanted) return;
-    lazyLoaded[name] = addScript(name + '-js', function () { lazyLoaded[name] = false; });
+    lazyLoaded[name] = addScript(name + '-js', function () {
+      lazyLoaded[name] = false;
+      var held = api.passkeyForm; // not loaded: send it, the server explains
+      api.passkeyForm = null;
+      if (held && name === 'passkey') held.form.submit();
+    });
   }
+  // A passkey form sent before passkey.js is there: held, passkey.js takes it over.
+  doc.addEventListener('submit', function (evt) {
+    var form = evt.target;
+    if (api.passkeyReady || !form.hasAttribute || !form.hasAttribute('data-passkey')) return;
+    evt.preventDefault();
+    evt.stopPropagation();
+    api.passkeyForm = { form: form, submitter: evt.submitter || null };
+    lazy('passkey', true);
+  }, true);
   function lazyScripts() {
     lazy('passkey', doc.querySelector('[data-passkey]'));
     lazy('session', doc.body.getAttribute('data-session-idle'));

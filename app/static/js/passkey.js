@@ -181,4 +181,15 @@
     if (running) return;
     start(form, evt.submitter || null);
   }, true);
+
+  // A passkey form sent before this file had arrived (app.js held it back): go on now.
+  var api = window.jcd;
+  if (api) {
+    api.passkeyReady = true;
+    if (api.passkeyForm) {
+      var held = api.passkeyForm;
+      api.passkeyForm = null;
+      start(held.form, held.submitter);
+    }
+  }
 }());
