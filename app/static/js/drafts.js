@@ -156,7 +156,9 @@
     if (done) clearDraft(done.getAttribute('data-clear-draft'));
     if (sent) { sent = false; notice('sent', 'success'); }
     if (!f || !on() || $('main').querySelector('.conflict')) return;
-    const k = keyOf(f.getAttribute('action')), v = version(f);
+    // typed while the device was read: that input wins, nothing is filled over it
+    const k = keyOf(f.getAttribute('action')), v = version(f), atOpen = fields(f);
+    const untouched = () => same(atOpen, fields(f));
     all((r, s) => {
       // this device's own save moved the draft on by one: its other steps stay current
       if (rb && r.d === rb.d && r.b === rb.v && v === rb.v + 1) { r.b = v; s.put(r); }
@@ -167,10 +169,10 @@
       // written since this step is on screen: that is what the form shows (typed meanwhile)
       const here = r.t >= (J.shown || performance.timeOrigin);
       if (r.q) { // waiting to be sent: show it, send it when we can
-        if (!here) { fill(f, r.f); notice('queued', 'warning'); }
+        if (!here && untouched()) { fill(f, r.f); notice('queued', 'warning'); }
         return flush();
       }
-      if (here || same(r.f, fields(f))) return null;
+      if (here || same(r.f, fields(f)) || !untouched()) return null;
       if (r.b >= v) { fill(f, r.f); notice('restored', 'success'); return null; }
       return send(r);
     }).catch(noop);
