@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from e2e import identity as idy
 from e2e import journeys as j
 
 from .checks import VARIANTS, VIEWPORTS, Audit
@@ -51,6 +52,8 @@ def _register_and_confirm(page: Any, audit: Audit | None = None) -> str:
     expect(page.locator("h1")).to_have_text("Wir haben Ihnen eine E-Mail geschickt")
     if audit:
         audit.page(page, "/registrieren/gesendet")
+    # the catcher stores the mail a moment after the page said "sent"
+    page.wait_for_function(idy.MAIL_ARRIVED_JS, arg=[address, 1], polling=250)
     _press_button(page, "Test-Postfach öffnen")
     mail = page.locator("main a", has_text="Bitte bestätigen Sie Ihre E-Mail-Adresse")
     expect(mail.first).to_be_visible()

@@ -13,38 +13,16 @@ WebAuthn needs a domain as RP id (not an IP address): the pages are opened on
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
+from e2e import identity as idy
+
 PASSWORD = "Passkey-Probe-2026-lang"
 NOT_VERIFIED = "Bitte entsperren Sie Ihr Gerät mit PIN, Fingerabdruck oder Gesicht"
-
-
-def _localhost(base_url: str) -> str:
-    parts = urlsplit(base_url)
-    if parts.hostname in ("127.0.0.1", "::1"):
-        return f"{parts.scheme}://localhost:{parts.port}"
-    return base_url
-
-
-def _register(page: Any, email: str) -> None:
-    """A new account through the forms; the confirmation link from the demo mail box."""
-    page.goto("/registrieren")
-    page.get_by_label("E-Mail-Adresse").fill(email)
-    page.get_by_label("Passwort").fill(PASSWORD)
-    page.get_by_role("button", name="Konto anlegen").click()
-    expect(page).to_have_url(re.compile(r"/registrieren/gesendet"))
-    page.goto("/dev/mail")
-    page.get_by_role("listitem").filter(has_text=email).get_by_role("link").first.click()
-    href = page.locator('a[href*="/registrieren/bestaetigen/"]').first.get_attribute("href")
-    page.goto(urlsplit(href).path)  # on this host, whatever host the mail names
-    page.get_by_role("button", name="E-Mail-Adresse bestätigen").click()
-    expect(page).to_have_url(re.compile(r"/anmelden"))
 
 
 def _password_login(page: Any, email: str) -> None:
@@ -70,7 +48,7 @@ delete PublicKeyCredential.prototype.toJSON;
 
 @pytest.mark.parametrize("helpers", ["json-helpers", "fallback"])
 def test_passkey_journey(new_context: Callable[..., Any], base_url: str, helpers: str) -> None:
-    context = new_context(base_url=_localhost(base_url))
+    context = new_context(base_url=idy.localhost_url(base_url))
     if helpers == "fallback":
         context.add_init_script(WITHOUT_JSON_HELPERS)
     page = context.new_page()
@@ -90,8 +68,7 @@ def test_passkey_journey(new_context: Callable[..., Any], base_url: str, helpers
         },
     )["authenticatorId"]
 
-    email = f"passkey-{uuid.uuid4().hex[:12]}@example.org"
-    _register(page, email)
+    email = idy.register_account(page, PASSWORD)
     has_helpers = page.evaluate(
         "() => typeof PublicKeyCredential.prototype.toJSON === 'function'"
         " && typeof PublicKeyCredential.parseCreationOptionsFromJSON === 'function'"
@@ -160,7 +137,7 @@ def test_a_passkey_button_pressed_before_the_script_arrived_still_works(
     """On a slow network the user may press "Mit Passkey anmelden" before js/passkey.js is
     there: app.js holds the form back and passkey.js takes it over when it arrives. If it
     never arrives, the form goes to the server, which explains what is missing."""
-    context = new_context(base_url=_localhost(base_url))
+    context = new_context(base_url=idy.localhost_url(base_url))
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
@@ -177,8 +154,7 @@ def test_a_passkey_button_pressed_before_the_script_arrived_still_works(
             }
         },
     )
-    email = f"slow-{uuid.uuid4().hex[:12]}@example.org"
-    _register(page, email)
+    email = idy.register_account(page, PASSWORD)
     _password_login(page, email)
     expect(page).to_have_url(re.compile(r"/konto$"))
     page.goto("/konto/sicherheit")
