@@ -73,7 +73,9 @@ async def _account_context() -> dict[str, object]:
 
 
 async def _page(partial: str, title: str, *, status: int = 200, **ctx: Any) -> Response:
-    ctx.setdefault("errors", [])
+    """A page of this area; a form page's error summary comes from its ``fields``."""
+    fields = ctx.get("fields")
+    ctx.setdefault("errors", error_list(list(fields.values()), []) if fields else [])
     settings = _settings()
     ctx["demo_mail"] = settings.demo and not settings.production  # /dev/mail exists
     response = await render(
@@ -155,6 +157,15 @@ async def _too_many(wait: timedelta, *, login: bool = False) -> Response:
     )
     response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
     return response
+
+
+async def _limit_client(limit: ratelimit.Limit) -> Response | None:
+    """Count one attempt of this client; the 429 page once it is over ``limit``."""
+    client = ratelimit.key(_client())
+    if wait := await ratelimit.blocked((limit, client)):
+        return await _too_many(wait)
+    await ratelimit.hit(limit, client)
+    return None
 
 
 # -- mails ----------------------------------------------------------------------------------
@@ -272,7 +283,6 @@ async def _register_form(email: str, errors: dict[str, str], status: int = 200) 
         gettext("Konto anlegen"),
         status=status,
         fields=fields,
-        errors=error_list(list(fields.values()), []),
     )
 
 
@@ -293,10 +303,8 @@ async def register() -> Response:
         errors["passwort"] = error
     if errors:
         return await _register_form(email, errors, status=422)
-    client = ratelimit.key(_client())
-    if wait := await ratelimit.blocked((ratelimit.REGISTER_CLIENT, client)):
-        return await _too_many(wait)
-    await ratelimit.hit(ratelimit.REGISTER_CLIENT, client)
+    if (refused := await _limit_client(ratelimit.REGISTER_CLIENT)) is not None:
+        return refused
     # hash in every case: the answer takes as long for a taken address as for a new one
     password_hash = await hash_password(password)
     existing = await account_repo.by_email(_db(), email)
@@ -330,10 +338,8 @@ async def resend() -> Response:
     email = (await request.form).get("email", "").strip()
     if _email_error(email):
         return see_other("/registrieren")
-    client = ratelimit.key(_client())
-    if wait := await ratelimit.blocked((ratelimit.REGISTER_CLIENT, client)):
-        return await _too_many(wait)
-    await ratelimit.hit(ratelimit.REGISTER_CLIENT, client)
+    if (refused := await _limit_client(ratelimit.REGISTER_CLIENT)) is not None:
+        return refused
     account = await account_repo.by_email(_db(), email)
     if account is not None and not account.confirmed:
         await _mail_confirm(account)
@@ -396,7 +402,6 @@ async def _login_form(
         gettext("Anmelden"),
         status=status,
         fields=fields,
-        errors=error_list(list(fields.values()), []),
         weiter=weiter,
         expired=expired and status == 200,
         confirmed=request.args.get("bestaetigt") == "1",
@@ -506,7 +511,6 @@ async def _forgot_form(email: str, errors: dict[str, str], status: int = 200) ->
         gettext("Passwort vergessen"),
         status=status,
         fields=fields,
-        errors=error_list(list(fields.values()), []),
     )
 
 
@@ -520,10 +524,8 @@ async def forgot() -> Response:
     email = (await request.form).get("email", "").strip()
     if error := _email_error(email):
         return await _forgot_form(email, {"email": error}, status=422)
-    client = ratelimit.key(_client())
-    if wait := await ratelimit.blocked((ratelimit.RESET_CLIENT, client)):
-        return await _too_many(wait)
-    await ratelimit.hit(ratelimit.RESET_CLIENT, client)
+    if (refused := await _limit_client(ratelimit.RESET_CLIENT)) is not None:
+        return refused
     account = await account_repo.by_email(_db(), email)
     if account is not None:
         await _mail_reset(account)
@@ -551,7 +553,6 @@ async def _new_password_form(token: str, error: str | None, status: int = 200) -
         gettext("Neues Passwort festlegen"),
         status=status,
         fields=fields,
-        errors=error_list(list(fields.values()), []),
         token=token,
     )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -190,6 +191,23 @@ async def _elsewhere(draft: draft_repo.Draft, digest: bytes) -> Response | None:
     return None
 
 
+@dataclass(frozen=True)
+class Opened:
+    """The identity step of one draft: the draft, its declaration now, and its digest."""
+
+    draft: draft_repo.Draft
+    document: bytes
+    digest: bytes
+
+
+async def _open(draft_id: str) -> tuple[Opened, Response | None]:
+    """Load the draft (owner-checked), recompute its declaration, and say where to go
+    instead when the identity step is not the place for it now."""
+    draft = await _load(draft_id)
+    document, digest = await declaration(draft)
+    return Opened(draft, document, digest), await _elsewhere(draft, digest)
+
+
 # -- the eID proof --------------------------------------------------------------------------
 
 
@@ -296,35 +314,36 @@ async def _page(
 
 @blueprint.get("/<draft_id>/identitaet")
 async def identity(draft_id: str) -> Response:
-    draft = await _load(draft_id)
-    _document, digest = await declaration(draft)
-    elsewhere = await _elsewhere(draft, digest)
+    opened, elsewhere = await _open(draft_id)
     if elsewhere is not None:
         return elsewhere
     account = await _account()
-    return await _page(draft, digest, account, proof=await _proof(account, digest))
+    return await _page(
+        opened.draft, opened.digest, account, proof=await _proof(account, opened.digest)
+    )
 
 
 @blueprint.post("/<draft_id>/identitaet/eid")
 async def identity_eid(draft_id: str) -> Response:
     """Leave for the eID service, bound to the declaration as it is now."""
-    draft = await _load(draft_id)
-    _document, digest = await declaration(draft)
-    elsewhere = await _elsewhere(draft, digest)
+    opened, elsewhere = await _open(draft_id)
     if elsewhere is not None:
         return elsewhere
     return await saml.begin(
-        "widerspruch", EID_LEVEL, return_to=identity_url(draft.id), binding=digest.hex()
+        "widerspruch",
+        EID_LEVEL,
+        return_to=identity_url(opened.draft.id),
+        binding=opened.digest.hex(),
     )
 
 
 @blueprint.post("/<draft_id>/identitaet/passkey-optionen")
 async def passkey_options(draft_id: str) -> Response:
     """WebAuthn options whose challenge is this declaration's SHA-256 and a nonce."""
-    draft = await _load(draft_id)
-    _document, digest = await declaration(draft)
-    if await _elsewhere(draft, digest) is not None:
+    opened, elsewhere = await _open(draft_id)
+    if elsewhere is not None:
         return _json({"error": gettext(CHANGED)}, 409)
+    draft, digest = opened.draft, opened.digest
     account = await _account()
     try:
         options = await passkeys.confirmation_options(
@@ -351,11 +370,10 @@ def _json(data: dict[str, Any], status: int) -> Response:
 @blueprint.post("/<draft_id>/identitaet/senden")
 async def send(draft_id: str) -> Response:
     """Submit, only with an eID hoch proof for this very declaration (and the passkey's)."""
-    draft = await _load(draft_id)
-    document, digest = await declaration(draft)
-    elsewhere = await _elsewhere(draft, digest)
+    opened, elsewhere = await _open(draft_id)
     if elsewhere is not None:
         return elsewhere
+    draft, document, digest = opened.draft, opened.document, opened.digest
     account = await _account()
     proof = await _proof(account, digest)
     problem = eid_problem(proof)
